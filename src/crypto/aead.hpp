@@ -1,0 +1,114 @@
+// The AEAD ciphers of the data plane (design.md, "Data frames"): which ones
+// exist, their names and sizes, and aead_key, one key ready to seal and open
+// packets in place without allocating.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <utility>
+
+#include "base/result.hpp"
+#include "crypto/error.hpp"
+#include "crypto/evp_ptr.hpp"
+
+namespace weft::crypto {
+
+// The numeric values are stable: they may be stored in state files and sent
+// in negotiation messages.
+enum class aead_algorithm : std::uint8_t {
+    aes_256_gcm = 1,
+    aes_128_gcm = 2,
+    chacha20_poly1305 = 3,
+};
+
+// Every algorithm, in enumeration order.
+inline constexpr std::array<aead_algorithm, 3> all_aead_algorithms{
+    aead_algorithm::aes_256_gcm, aead_algorithm::aes_128_gcm, aead_algorithm::chacha20_poly1305};
+
+// Every algorithm here takes a 96-bit nonce and produces a 128-bit tag.
+inline constexpr std::size_t aead_nonce_size = 12;
+inline constexpr std::size_t aead_tag_size = 16;
+
+// Key length in bytes; 0 for a value outside the enumeration.
+constexpr std::size_t key_size(aead_algorithm alg) noexcept {
+    switch (alg) {
+        case aead_algorithm::aes_256_gcm: return 32;
+        case aead_algorithm::aes_128_gcm: return 16;
+        case aead_algorithm::chacha20_poly1305: return 32;
+    }
+    return 0;
+}
+
+// The configuration name: "aes-256-gcm", "aes-128-gcm", "chacha20-poly1305";
+// "unknown" for a value outside the enumeration.
+std::string_view name(aead_algorithm alg) noexcept;
+
+// The inverse of name(): exact, lower-case match only; nullopt otherwise.
+std::optional<aead_algorithm> parse_aead_algorithm(std::string_view text) noexcept;
+
+// The inverse of static_cast<std::uint8_t>(alg), for decoders; nullopt for a
+// value that names no algorithm.
+std::optional<aead_algorithm> aead_algorithm_from_id(std::uint8_t id) noexcept;
+
+// One AEAD key of one direction, with an OpenSSL context keyed for sealing
+// and another keyed for opening.  The key schedule is computed once, in
+// create(); each seal()/open() only sets the nonce, so the packet path does
+// no allocation and no key expansion.  The raw key bytes are not kept: they
+// live on only inside the two contexts, which OpenSSL wipes when freeing them.
+//
+// Move-only.  Not thread-safe: seal() and open() change the contexts, so one
+// object serves one thread at a time (a sender and a receiver thread may not
+// share it; give each its own aead_key built from the same bytes).  Calling
+// seal() or open() on a moved-from object is a programmer error and aborts.
+//
+// Nonces are the caller's business: a nonce must never repeat under one key
+// (the frame layer derives it from a never-repeating counter).
+class aead_key {
+public:
+    // Fails when `key` is not key_size(alg) bytes long, when `alg` is not a
+    // known algorithm, or when OpenSSL cannot provide the cipher (for
+    // example a FIPS-only configuration without ChaCha20-Poly1305); the
+    // message says which.
+    static result<aead_key, crypto_error> create(aead_algorithm alg,
+                                                 std::span<const std::uint8_t> key);
+
+    aead_key(aead_key&&) noexcept = default;
+    aead_key& operator=(aead_key&&) noexcept = default;
+    aead_key(const aead_key&) = delete;
+    aead_key& operator=(const aead_key&) = delete;
+    ~aead_key() = default;
+
+    aead_algorithm algorithm() const noexcept { return algorithm_; }
+
+    // Encrypts `inout` in place under `nonce`, authenticating `aad` too, and
+    // writes the tag.  `inout` and `aad` may be empty.  Returns false only if
+    // OpenSSL reports a failure or a span is longer than INT_MAX bytes; then
+    // `inout` and `tag` hold garbage and must not be sent.  Never allocates.
+    [[nodiscard]] bool seal(std::span<const std::uint8_t, aead_nonce_size> nonce,
+                            std::span<const std::uint8_t> aad, std::span<std::uint8_t> inout,
+                            std::span<std::uint8_t, aead_tag_size> tag) noexcept;
+
+    // Decrypts `inout` in place and verifies `tag` over `aad` and the
+    // ciphertext.  Returns true only when the tag verifies.  On false the
+    // contents of `inout` are unspecified (partly decrypted, unauthenticated
+    // bytes): the caller must discard the whole packet and must not act on
+    // any of it.  A failure leaves nothing on OpenSSL's error queue, so a
+    // flood of forged packets costs no memory.  Never allocates.
+    [[nodiscard]] bool open(std::span<const std::uint8_t, aead_nonce_size> nonce,
+                            std::span<const std::uint8_t> aad, std::span<std::uint8_t> inout,
+                            std::span<const std::uint8_t, aead_tag_size> tag) noexcept;
+
+private:
+    aead_key(aead_algorithm alg, evp_cipher_ctx_ptr seal_ctx, evp_cipher_ctx_ptr open_ctx) noexcept
+        : algorithm_(alg), seal_ctx_(std::move(seal_ctx)), open_ctx_(std::move(open_ctx)) {}
+
+    aead_algorithm algorithm_;
+    evp_cipher_ctx_ptr seal_ctx_;  // keyed for encryption; null only when moved from
+    evp_cipher_ctx_ptr open_ctx_;  // keyed for decryption; null only when moved from
+};
+
+}  // namespace weft::crypto
