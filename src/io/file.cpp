@@ -65,15 +65,16 @@ std::error_code read_file_bounded(const std::filesystem::path& path, std::size_t
     return {};
 }
 
-std::error_code write_file_atomic(const std::filesystem::path& path, std::string_view bytes,
-                                  unsigned mode) {
-    std::filesystem::path dir = path.parent_path();
-    if (dir.empty()) dir = ".";
+namespace {
+// Writes a temporary beside `path`, durable and with exactly `mode`; returns
+// its name through `tmp`.
+std::error_code write_temp(const std::filesystem::path& path, std::string_view bytes, unsigned mode,
+                           std::filesystem::path& tmp) {
     std::array<std::uint8_t, 8> rnd{};
     crypto::random_bytes(rnd);
     std::string suffix = ".tmp.";
     for (auto b : rnd) suffix += "0123456789abcdef"[b & 15];
-    std::filesystem::path tmp = path;
+    tmp = path;
     tmp += suffix;
 
     fd_guard f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
@@ -92,10 +93,47 @@ std::error_code write_file_atomic(const std::filesystem::path& path, std::string
         return fail(last_error());
     }
     f.fd = -1;
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(last_error());
+    return {};
+}
+
+std::error_code sync_dir(const std::filesystem::path& path) {
+    std::filesystem::path dir = path.parent_path();
+    if (dir.empty()) dir = ".";
     fd_guard d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     if (d.fd < 0) return last_error();
     if (::fsync(d.fd) != 0) return last_error();
+    return {};
+}
+}  // namespace
+
+std::error_code write_file_atomic(const std::filesystem::path& path, std::string_view bytes,
+                                  unsigned mode) {
+    std::filesystem::path tmp;
+    if (auto ec = write_temp(path, bytes, mode, tmp)) return ec;
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        auto ec = last_error();
+        ::unlink(tmp.c_str());
+        return ec;
+    }
+    return sync_dir(path);
+}
+
+std::error_code write_file_new(const std::filesystem::path& path, std::string_view bytes,
+                               unsigned mode) {
+    std::filesystem::path tmp;
+    if (auto ec = write_temp(path, bytes, mode, tmp)) return ec;
+    // link() fails with EEXIST instead of replacing: the exclusive publish.
+    int rc = ::link(tmp.c_str(), path.c_str());
+    auto ec = rc != 0 ? last_error() : std::error_code{};
+    ::unlink(tmp.c_str());
+    if (ec) return ec;
+    return sync_dir(path);
+}
+
+std::error_code file_mode(const std::filesystem::path& path, unsigned& mode) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return last_error();
+    mode = st.st_mode & 07777;
     return {};
 }
 

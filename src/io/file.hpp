@@ -24,4 +24,15 @@ std::error_code read_file_bounded(const std::filesystem::path& path, std::size_t
 std::error_code write_file_atomic(const std::filesystem::path& path, std::string_view bytes,
                                   unsigned mode = 0600);
 
+// Creates `path`, which must not exist yet (errc::file_exists otherwise),
+// with the same durability as write_file_atomic: the bytes go to a temporary
+// first, and link(2) publishes them only complete.  For keys: never
+// overwrite one by accident.
+std::error_code write_file_new(const std::filesystem::path& path, std::string_view bytes,
+                               unsigned mode = 0600);
+
+// The permission bits of an existing file (for rewriting it with the same
+// mode), or errno.
+std::error_code file_mode(const std::filesystem::path& path, unsigned& mode);
+
 }  // namespace weft::io

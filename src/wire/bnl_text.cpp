@@ -65,7 +65,7 @@ const char* encoding_problem(std::string_view s) noexcept {
     return nullptr;
 }
 
-bool is_key_char(char c) noexcept { return (c >= 'a' && c <= 'z') || c == '-'; }
+bool is_key_char(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
 
 struct node_lines {
     std::size_t header = 0;
