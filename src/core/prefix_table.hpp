@@ -6,9 +6,10 @@
 // One path-compressed binary trie (PATRICIA-style) per address family, keyed
 // on the address bits, most significant first.  Each node holds a whole key
 // and the number of leading bits that are significant, so a node stands for
-// a prefix and a lookup compares a node in one xor and one count of leading
-// zeros per 64-bit word.  Lengths strictly increase downwards, so lookup() is
-// O(address bits) and visits at most 33 (IPv4) or 129 (IPv6) nodes.
+// a prefix, and comparing it with an address takes one xor and one count of
+// leading zeros per 64-bit word.  Lengths strictly increase downwards, so
+// lookup() is O(address bits) and visits at most 33 (IPv4) or 129 (IPv6)
+// nodes; it allocates nothing and takes no locks.
 //
 // Storage: the nodes of one family live in a std::vector and link to each
 // other by 32-bit index, not by pointer or unique_ptr.  That halves the size
@@ -20,8 +21,8 @@
 // parallel vector so the nodes a lookup walks through stay small.
 //
 // Threading: const member functions may run concurrently with each other;
-// anything that modifies the table needs exclusive access (the daemon builds
-// a new table and swaps it in when the BNL changes).
+// anything that modifies the table needs exclusive access (or build a new
+// table and swap it in).
 //
 // Programmer errors abort (WEFT_CHECK): a prefix whose length exceeds its
 // family's width or whose host bits are not zero (ip_prefix's invariant, which
@@ -157,15 +158,21 @@ public:
 
     // Index of the node holding the longest prefix that contains k, or npos.
     std::uint32_t longest_match(const Key& k) const noexcept {
+        // Only nodes with a value are compared with k.  A valueless fork
+        // that does not match is harmless to pass: every node below it shares
+        // its prefix, so the first value below fails the comparison and ends
+        // the walk.  This saves the comparison on about half the nodes.
         std::uint32_t best = npos;
         std::uint32_t i = root_;
         while (i != npos) {
             const node& n = nodes_[i];
-            // Every node below n shares n's prefix, so a mismatch ends the walk.
-            if (common_bits(k, n.key) < n.length) break;
-            if (n.has_value) best = i;
-            if (n.length == Key::max_bits) break;
-            i = n.child[k.bit(n.length)];
+            if (n.has_value) {
+                if (common_bits(k, n.key) < n.length) break;
+                best = i;
+            }
+            // A max_bits node has no children, so for it any bit will do (and
+            // the wrap keeps the shift in range without a branch).
+            i = n.child[k.bit(n.length & (Key::max_bits - 1))];
         }
         return best;
     }
@@ -188,7 +195,8 @@ public:
     }
 
     // k must already be masked to len.  Returns true if the prefix was new.
-    // If an allocation or V's move throws, the trie is unchanged.
+    // If an allocation or V's move throws, the trie's shape and size are
+    // unchanged (a replaced value is in whatever state V's move left it).
     bool insert(const Key& k, unsigned len, V&& value) {
         std::uint32_t parent = npos;
         unsigned dir = 0;
@@ -373,7 +381,8 @@ template <class V>
 class prefix_table {
 public:
     // Inserts or replaces the value for exactly this prefix; true if it was
-    // new.  If an allocation or V's move throws, the table is unchanged.
+    // new.  If an allocation throws, the table is unchanged; if V's move
+    // throws, only a value being replaced may be affected.
     bool insert(const ip_prefix& p, V value) {
         if (p.address.family == ip_family::v4)
             return v4_.insert(key_of<v4_key>(p), p.length, std::move(value));
@@ -403,7 +412,8 @@ public:
 
     // Same as lookup(), also giving the matched prefix; nullopt if none.
     std::optional<std::pair<ip_prefix, const V*>> lookup_prefix(const ip_address& addr) const {
-        if (addr.family == ip_family::v4) return matched(v4_, v4_.longest_match(v4_key::from(addr)));
+        if (addr.family == ip_family::v4)
+            return matched(v4_, v4_.longest_match(v4_key::from(addr)));
         return matched(v6_, v6_.longest_match(v6_key::from(addr)));
     }
 

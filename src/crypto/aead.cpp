@@ -28,13 +28,18 @@ const char* openssl_cipher_name(aead_algorithm alg) noexcept {
 // OpenSSL takes lengths as int.
 bool fits_int(std::size_t n) noexcept { return n <= static_cast<std::size_t>(INT_MAX); }
 
-crypto_error openssl_failure(std::string_view alg, const char* what) {
+unexpected<crypto_error> refusal(std::string message) {
+    return unexpected{crypto_error{std::move(message)}};
+}
+
+// What failed, with OpenSSL's reason (which also empties its error queue).
+unexpected<crypto_error> openssl_failure(std::string_view alg, const char* what) {
     std::string msg(alg);
     msg += ": ";
     msg += what;
     msg += ": ";
     msg += openssl_error_string("no reason given by OpenSSL");
-    return crypto_error{std::move(msg)};
+    return refusal(std::move(msg));
 }
 
 // A context bound to `cipher` and keyed for one direction of use (`enc` 1 to
@@ -43,9 +48,9 @@ result<evp_cipher_ctx_ptr, crypto_error> keyed_context(const EVP_CIPHER* cipher,
                                                        std::span<const std::uint8_t> key,
                                                        int enc, std::string_view alg_name) {
     evp_cipher_ctx_ptr ctx(EVP_CIPHER_CTX_new());
-    if (!ctx) return unexpected(openssl_failure(alg_name, "EVP_CIPHER_CTX_new"));
+    if (!ctx) return openssl_failure(alg_name, "EVP_CIPHER_CTX_new");
     if (EVP_CipherInit_ex2(ctx.get(), cipher, key.data(), nullptr, enc, nullptr) != 1) {
-        return unexpected(openssl_failure(alg_name, "setting the key"));
+        return openssl_failure(alg_name, "setting the key");
     }
     return ctx;
 }
@@ -86,34 +91,31 @@ result<aead_key, crypto_error> aead_key::create(aead_algorithm alg,
                                                 std::span<const std::uint8_t> key) {
     const char* ossl_name = openssl_cipher_name(alg);
     if (ossl_name == nullptr) {
-        return unexpected(crypto_error{"unknown AEAD algorithm id " +
-                                       std::to_string(static_cast<unsigned>(alg))});
+        return refusal("unknown AEAD algorithm id " + std::to_string(static_cast<unsigned>(alg)));
     }
     const std::string_view alg_name = name(alg);
     if (key.size() != key_size(alg)) {
-        return unexpected(crypto_error{std::string(alg_name) + " needs a " +
-                                       std::to_string(key_size(alg)) + "-byte key, got " +
-                                       std::to_string(key.size()) + " bytes"});
+        return refusal(std::string(alg_name) + " needs a " + std::to_string(key_size(alg)) +
+                       "-byte key, got " + std::to_string(key.size()) + " bytes");
     }
 
     // One explicit fetch per key, shared by both contexts (each takes its own
     // reference).  Fetching, rather than EVP_aes_256_gcm(), makes an
     // algorithm the loaded providers lack fail here, with OpenSSL's reason.
     evp_cipher_ptr cipher(EVP_CIPHER_fetch(nullptr, ossl_name, nullptr));
-    if (!cipher) return unexpected(openssl_failure(alg_name, "EVP_CIPHER_fetch"));
+    if (!cipher) return openssl_failure(alg_name, "EVP_CIPHER_fetch");
 
     // The sizes this file promises must be the ones OpenSSL uses; checked
     // before keying so a mismatch can never make OpenSSL read past `key`.
     if (static_cast<std::size_t>(EVP_CIPHER_get_key_length(cipher.get())) != key_size(alg) ||
         static_cast<std::size_t>(EVP_CIPHER_get_iv_length(cipher.get())) != aead_nonce_size) {
-        return unexpected(crypto_error{std::string(alg_name) +
-                                       ": OpenSSL's key or nonce size differs from weft's"});
+        return refusal(std::string(alg_name) + ": OpenSSL's key or nonce size differs from weft's");
     }
 
     auto seal_ctx = keyed_context(cipher.get(), key, 1, alg_name);
-    if (!seal_ctx) return unexpected(std::move(seal_ctx).error());
+    if (!seal_ctx) return unexpected{std::move(seal_ctx).error()};
     auto open_ctx = keyed_context(cipher.get(), key, 0, alg_name);
-    if (!open_ctx) return unexpected(std::move(open_ctx).error());
+    if (!open_ctx) return unexpected{std::move(open_ctx).error()};
     return aead_key(alg, std::move(seal_ctx).value(), std::move(open_ctx).value());
 }
 

@@ -1,6 +1,7 @@
-#include <boost/test/unit_test.hpp>
+#include "core/prefix_table.hpp"
 
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
@@ -14,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/prefix_table.hpp"
 #include "wire/ip.hpp"
 
 namespace {
@@ -380,7 +380,8 @@ namespace {
 constexpr std::uint64_t default_seed = 0x5eed'0c0f'fee0'2024;
 
 std::uint64_t test_seed() {
-    if (const char* env = std::getenv("WEFT_PREFIX_TABLE_SEED")) return std::stoull(env, nullptr, 0);
+    if (const char* env = std::getenv("WEFT_PREFIX_TABLE_SEED"))
+        return std::stoull(env, nullptr, 0);
     return default_seed;
 }
 
@@ -395,9 +396,13 @@ struct reference {
     }
 };
 
-unsigned width(ip_family f) { return f == ip_family::v4 ? 32u : 128u; }
+unsigned width(ip_family f) {
+    return f == ip_family::v4 ? 32u : 128u;
+}
 
-bool get_bit(const ip_address& a, unsigned i) { return (a.bytes[i / 8] >> (7 - i % 8)) & 1; }
+bool get_bit(const ip_address& a, unsigned i) {
+    return (a.bytes[i / 8] >> (7 - i % 8)) & 1;
+}
 
 void set_bit(ip_address& a, unsigned i, bool on) {
     auto mask = static_cast<std::uint8_t>(0x80u >> (i % 8));
@@ -425,7 +430,7 @@ ip_address step(ip_address a, bool up) {
 // a "dense" generator keeps everything inside one small region so almost
 // every prefix overlaps others.
 class generator {
-public:
+  public:
     generator(std::uint64_t seed, bool dense) : rng_(seed), dense_(dense) {
         for (ip_family f : {ip_family::v4, ip_family::v6})
             for (int i = 0; i < 8; ++i) anchors_.push_back(random_bits(f));
@@ -453,9 +458,11 @@ public:
     ip_prefix prefix() {
         ip_family f = below(2) == 0 ? ip_family::v4 : ip_family::v6;
         const unsigned w = width(f);
+        // A /0 now and then, and short prefixes rarely, so that lookups
+        // still miss often.
         unsigned len = 0;
-        if (below(400) != 0) {  // a /0 now and then, not so often that all lookups hit
-            unsigned lo = dense_ ? w - w / 8 - 2 : 1;
+        if (below(2000) != 0) {
+            unsigned lo = dense_ ? w - w / 8 - 2 : below(16) == 0 ? 1 : w / 4;
             len = lo + static_cast<unsigned>(below(w - lo + 1));
         }
         return masked(address(f), len);
@@ -465,10 +472,14 @@ public:
     ip_address near(const ip_prefix& p) {
         const unsigned w = width(p.address.family);
         switch (below(6)) {
-            case 0: return p.address;
-            case 1: return p.last();
-            case 2: return step(p.address, false);
-            case 3: return step(p.last(), true);
+            case 0:
+                return p.address;
+            case 1:
+                return p.last();
+            case 2:
+                return step(p.address, false);
+            case 3:
+                return step(p.last(), true);
             case 4: {  // inside, the first host bit flipped
                 ip_address a = p.address;
                 if (p.length < w) set_bit(a, p.length, true);
@@ -484,7 +495,7 @@ public:
         }
     }
 
-private:
+  private:
     std::mt19937_64 rng_;
     bool dense_;
     std::vector<ip_address> anchors_;
@@ -525,7 +536,7 @@ void run_differential(std::uint64_t seed, bool dense) {
         reference ref;
         int next_value = 0;
         constexpr int rounds = 6;
-        constexpr int ops_per_round = 1500;
+        constexpr int ops_per_round = 2500;
         constexpr int lookups_per_round = 4000;
         for (int round = 0; round < rounds; ++round) {
             for (int op = 0; op < ops_per_round; ++op) {

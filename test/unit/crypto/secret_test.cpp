@@ -143,7 +143,8 @@ BOOST_AUTO_TEST_CASE(secret_bytes_wipes_on_destruction_and_reset) {
     free_log log;
     const auto bytes = pattern(48);
     {
-        watched_bytes s{std::span<const std::uint8_t>(bytes), watching_allocator<std::uint8_t>(&log)};
+        watched_bytes s{std::span<const std::uint8_t>(bytes),
+                        watching_allocator<std::uint8_t>(&log)};
         BOOST_TEST(same_bytes(s.span(), bytes));
         BOOST_TEST(log.allocations == 1);
     }
