@@ -103,3 +103,21 @@ std::optional<std::vector<std::uint8_t>> from_base64(std::string_view text) {
 }
 
 }  // namespace weft
+
+namespace weft {
+std::string printable(std::string_view text, std::size_t max) {
+    std::string out;
+    for (char ch : text.substr(0, max)) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out.push_back(ch);
+        } else {
+            out += "\\x";
+            out.push_back("0123456789abcdef"[c >> 4]);
+            out.push_back("0123456789abcdef"[c & 15]);
+        }
+    }
+    if (text.size() > max) out += "...";
+    return out;
+}
+}  // namespace weft

@@ -20,3 +20,10 @@ std::string to_base64(std::span<const std::uint8_t> bytes);
 std::optional<std::vector<std::uint8_t>> from_base64(std::string_view text);
 
 }  // namespace weft
+
+namespace weft {
+// Text from a peer, made safe for a log line: control characters and
+// non-ASCII bytes become \xNN, and at most `max` bytes are kept, so a peer
+// can neither forge log lines nor flood them.
+std::string printable(std::string_view text, std::size_t max = 200);
+}  // namespace weft

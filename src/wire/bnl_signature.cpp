@@ -67,6 +67,7 @@ result<signed_bnl_parts, bnl_error> split_signed_bnl(std::string_view file) {
     if (sig->size() > (bnl_max_signature_bytes + 2) / 3 * 4) return bad_block("signature too long");
     auto sig_bytes = from_base64(*sig);
     if (!sig_bytes || sig_bytes->empty()) return bad_block("signature is not canonical base64");
+    if (sig_bytes->size() > bnl_max_signature_bytes) return bad_block("signature too long");
     parts.block.signature = std::move(*sig_bytes);
 
     std::string end_line = std::string(bnl_block_end) + "\n";

@@ -60,6 +60,7 @@ const char* encoding_problem(std::string_view s) noexcept {
         static constexpr std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
         if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
             return "invalid UTF-8";
+        if (cp >= 0x80 && cp <= 0x9f) return "control character";  // C1 (e.g. a terminal CSI)
         i += len;
     }
     return nullptr;
@@ -109,13 +110,14 @@ status<bnl_error> check_cross_node(const bnl_list& list, const std::vector<node_
         auto [nit, new_name] = names.emplace(n.name, i);
         if (!new_name)
             return err(bnl_errc::duplicate_name, node_line(i),
-                       "duplicate node name '" + n.name + "' (first defined" +
-                           (lines ? " on line " + std::to_string(node_line(nit->second)) : "") + ")");
+                       "duplicate node name '" + n.name + "'" +
+                           (lines ? " (first defined on line " + std::to_string(node_line(nit->second)) + ")"
+                                  : std::string()));
         auto [iit, new_id] = ids.emplace(n.id, i);
         if (!new_id)
             return err(bnl_errc::duplicate_id, node_line(i),
-                       "duplicate node id " + std::to_string(n.id) + " (already used by " +
-                           where(iit->second) + ")");
+                       (lines ? std::string() : "node " + n.name + ": ") + "duplicate node id " +
+                           std::to_string(n.id) + " (already used by " + where(iit->second) + ")");
     }
 
     // CIDR blocks either nest or are disjoint: sorted by first address, a
@@ -404,6 +406,19 @@ status<bnl_error> validate_bnl(const bnl_list& list) {
     if (!is_valid_bnl_name(list.network))
         return err(bnl_errc::bad_network_name, 0, "invalid network name '" + list.network + "'");
     if (list.version > bnl_max_version) return err(bnl_errc::bad_version, 0, "version out of range");
+    // Only what serialises back to the same list is valid: the in-memory
+    // rules are exactly the text rules.
+    constexpr std::int64_t year_10000 = 253402300800;  // 10000-01-01T00:00:00Z
+    if (list.signed_at && (*list.signed_at < 0 || *list.signed_at >= year_10000))
+        return err(bnl_errc::bad_signed_time, 0, "signing time out of range");
+    for (const auto& n : list.nodes)
+        for (const auto& p : n.subnets) {
+            if (p.length > p.address.bit_width())
+                return err(bnl_errc::bad_subnet, 0, "node " + n.name + ": prefix length " + std::to_string(p.length) + " out of range");
+            auto again = parse_prefix(to_string(p));
+            if (!again.prefix || *again.prefix != p)
+                return err(bnl_errc::bad_subnet, 0, "node " + n.name + ": subnet " + to_string(p) + ": host bits set");
+        }
     auto check_comment = [](const std::string& c) -> status<bnl_error> {
         if (c.empty() || c.front() != '#' || c.size() > bnl_max_line_bytes || encoding_problem(c) ||
             trim(c) != c)

@@ -1,17 +1,16 @@
 // wire/ip: strict address and prefix codecs, canonical text, prefix
 // arithmetic.  Tables first, then a differential check of contains()/last()
 // against a slow bitwise reference on random prefixes.
-#include <boost/test/unit_test.hpp>
+#include "wire/ip.hpp"
 
 #include <array>
+#include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
-
-#include "wire/ip.hpp"
 
 namespace {
 
@@ -31,10 +30,14 @@ ip_address v6(std::initializer_list<std::uint16_t> words) {
     return a;
 }
 
-std::string family_name(ip_family f) { return f == ip_family::v4 ? "v4" : "v6"; }
+std::string family_name(ip_family f) {
+    return f == ip_family::v4 ? "v4" : "v6";
+}
 
 // The bit at position `bit` (0 = most significant) of an address.
-bool bit_of(const ip_address& a, unsigned bit) { return (a.bytes[bit / 8] >> (7 - bit % 8)) & 1u; }
+bool bit_of(const ip_address& a, unsigned bit) {
+    return (a.bytes[bit / 8] >> (7 - bit % 8)) & 1u;
+}
 
 // Slow reference: an address is inside a prefix when it has the same family
 // and its first `length` bits equal the prefix's.
@@ -62,7 +65,8 @@ ip_prefix random_prefix(std::mt19937_64& rng, ip_family f) {
     p.address = random_address(rng, f);
     p.length = static_cast<std::uint8_t>(rng() % (p.address.bit_width() + 1));
     for (unsigned b = p.length; b < p.address.bit_width(); ++b)
-        p.address.bytes[b / 8] = static_cast<std::uint8_t>(p.address.bytes[b / 8] & ~(0x80u >> (b % 8)));
+        p.address.bytes[b / 8] =
+            static_cast<std::uint8_t>(p.address.bytes[b / 8] & ~(0x80u >> (b % 8)));
     return p;
 }
 
@@ -96,14 +100,17 @@ BOOST_AUTO_TEST_CASE(parse_ipv4_accepts_dotted_quads) {
 
 BOOST_AUTO_TEST_CASE(parse_ipv4_rejects) {
     const std::string_view bad[] = {
-        "",           "1.2.3",       "1.2.3.4.5",   "01.2.3.4",    "1.2.3.04",     "1.02.3.4",
-        "00.0.0.0",   "256.1.1.1",   "1.2.3.256",   "1.2.3.999",   "1..3.4",       "1.2.3.",
-        ".1.2.3",     "1.2.3.4 ",    " 1.2.3.4",    "1.2.3.-4",    "+1.2.3.4",     "0x1.2.3.4",
-        "1.2.3.4/8",  "::1",         "1.2.3.4a",    "1234.1.1.1",  "1.2.3.4.",     "a.b.c.d",
-        "1.2.3.0004", "1.2.3.4.5.6", "1,2,3,4",     "1.2.3.4\n",   "4294967295",   "1.2.3.1000",
+        "",           "1.2.3",       "1.2.3.4.5", "01.2.3.4",   "1.2.3.04",   "1.02.3.4",
+        "00.0.0.0",   "256.1.1.1",   "1.2.3.256", "1.2.3.999",  "1..3.4",     "1.2.3.",
+        ".1.2.3",     "1.2.3.4 ",    " 1.2.3.4",  "1.2.3.-4",   "+1.2.3.4",   "0x1.2.3.4",
+        "1.2.3.4/8",  "::1",         "1.2.3.4a",  "1234.1.1.1", "1.2.3.4.",   "a.b.c.d",
+        "1.2.3.0004", "1.2.3.4.5.6", "1,2,3,4",   "1.2.3.4\n",  "4294967295", "1.2.3.1000",
     };
-    for (auto text : bad)
-        BOOST_TEST_CONTEXT("'" << text << "'") { BOOST_TEST(!weft::parse_ipv4(text).has_value()); }
+    for (auto text : bad) {
+        BOOST_TEST_CONTEXT("'" << text << "'") {
+            BOOST_TEST(!weft::parse_ipv4(text).has_value());
+        }
+    }
     // An embedded NUL must not end the text early.
     BOOST_TEST(!weft::parse_ipv4(std::string_view("1.2.3.4\0", 8)).has_value());
 }
@@ -158,8 +165,11 @@ BOOST_AUTO_TEST_CASE(parse_ipv6_rejects) {
         "2001:db8::1::",
         "0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000",  // too long
     };
-    for (auto text : bad)
-        BOOST_TEST_CONTEXT("'" << text << "'") { BOOST_TEST(!weft::parse_ipv6(text).has_value()); }
+    for (auto text : bad) {
+        BOOST_TEST_CONTEXT("'" << text << "'") {
+            BOOST_TEST(!weft::parse_ipv6(text).has_value());
+        }
+    }
     BOOST_TEST(!weft::parse_ipv6(std::string_view("::1\0", 4)).has_value());
 }
 
@@ -169,7 +179,7 @@ BOOST_AUTO_TEST_CASE(to_string_writes_the_canonical_form) {
         {"2001:DB8::1", "2001:db8::1"},
         {"0:0:0:0:0:0:0:0", "::"},
         {"0:0:0:0:0:0:0:1", "::1"},
-        {"1:0:0:2:0:0:0:3", "1:0:0:2::3"},  // the longest zero run is compressed
+        {"1:0:0:2:0:0:0:3", "1:0:0:2::3"},                 // the longest zero run is compressed
         {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},  // a single zero group is not
         {"::ffff:1.2.3.4", "::ffff:1.2.3.4"},
         {"fe80:0:0:0:0:0:0:1", "fe80::1"},
@@ -284,12 +294,13 @@ BOOST_AUTO_TEST_CASE(parse_prefix_table) {
 }
 
 BOOST_AUTO_TEST_CASE(prefix_error_texts_are_distinct) {
-    const prefix_error all[] = {prefix_error::syntax, prefix_error::bad_address, prefix_error::bad_length,
-                                prefix_error::host_bits_set};
+    const prefix_error all[] = {prefix_error::syntax, prefix_error::bad_address,
+                                prefix_error::bad_length, prefix_error::host_bits_set};
     for (auto a : all)
         for (auto b : all)
             if (a != b) BOOST_TEST(std::string(weft::to_string(a)) != weft::to_string(b));
-    BOOST_TEST(std::string(weft::to_string(prefix_error::host_bits_set)).find("host bits") != std::string::npos);
+    BOOST_TEST(std::string(weft::to_string(prefix_error::host_bits_set)).find("host bits") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(contains_and_last_table) {
@@ -302,8 +313,10 @@ BOOST_AUTO_TEST_CASE(contains_and_last_table) {
     BOOST_TEST(weft::to_string(pfx("10.0.0.0/25").last()) == "10.0.0.127");
     BOOST_TEST(weft::to_string(pfx("10.1.2.3/32").last()) == "10.1.2.3");
     BOOST_TEST(weft::to_string(pfx("0.0.0.0/0").last()) == "255.255.255.255");
-    BOOST_TEST(weft::to_string(pfx("2001:db8::/32").last()) == "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
-    BOOST_TEST(weft::to_string(pfx("2001:db8:0:8::/61").last()) == "2001:db8:0:f:ffff:ffff:ffff:ffff");
+    BOOST_TEST(weft::to_string(pfx("2001:db8::/32").last()) ==
+               "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
+    BOOST_TEST(weft::to_string(pfx("2001:db8:0:8::/61").last()) ==
+               "2001:db8:0:f:ffff:ffff:ffff:ffff");
     BOOST_TEST(weft::to_string(pfx("::/0").last()) == "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
     BOOST_TEST(weft::to_string(pfx("::1/128").last()) == "::1");
     // last() of an IPv4 prefix leaves the unused bytes zero.
@@ -342,17 +355,24 @@ BOOST_AUTO_TEST_CASE(contains_and_last_match_a_bitwise_reference) {
             // bit of the network part flipped, or of the other family.
             ip_address a = p.address;
             for (unsigned b = p.length; b < a.bit_width(); ++b)
-                if (rng() & 1) a.bytes[b / 8] = static_cast<std::uint8_t>(a.bytes[b / 8] | (0x80u >> (b % 8)));
+                if (rng() & 1)
+                    a.bytes[b / 8] = static_cast<std::uint8_t>(a.bytes[b / 8] | (0x80u >> (b % 8)));
             switch (rng() % 4) {
                 case 0:
                     if (p.length > 0) {
                         unsigned b = static_cast<unsigned>(rng() % p.length);
-                        a.bytes[b / 8] = static_cast<std::uint8_t>(a.bytes[b / 8] ^ (0x80u >> (b % 8)));
+                        a.bytes[b / 8] =
+                            static_cast<std::uint8_t>(a.bytes[b / 8] ^ (0x80u >> (b % 8)));
                     }
                     break;
-                case 1: a = random_address(rng, f); break;
-                case 2: a.family = f == ip_family::v4 ? ip_family::v6 : ip_family::v4; break;
-                default: break;
+                case 1:
+                    a = random_address(rng, f);
+                    break;
+                case 2:
+                    a.family = f == ip_family::v4 ? ip_family::v6 : ip_family::v4;
+                    break;
+                default:
+                    break;
             }
             if (a.family == ip_family::v4)
                 for (std::size_t k = 4; k < 16; ++k) a.bytes[k] = 0;
