@@ -25,17 +25,20 @@ result<const bnl_node*, peer_refused> check_peer(const peer_certificate& cert, c
         return unexpected{peer_refused{r, std::move(detail)}};
     };
     if (cert.common_name.empty()) return refuse(peer_refusal::no_common_name, "");
+    // The CN comes from a certificate our CA signed, but it is still text
+    // from the network: never let it reach a log line unescaped.
+    const std::string cn = printable(cert.common_name, 64);
     if (expected && cert.common_name != *expected)
         return refuse(peer_refusal::unexpected_peer,
-                      "dialled " + std::string(*expected) + ", certificate says " + cert.common_name);
+                      "dialled " + std::string(*expected) + ", certificate says " + cn);
     if (cert.common_name == policy.self_name)
-        return refuse(peer_refusal::is_self, "CN " + cert.common_name);
+        return refuse(peer_refusal::is_self, "CN " + cn);
     const bnl_node* node = bnl.by_name(cert.common_name);
-    if (!node) return refuse(peer_refusal::not_in_bnl, "CN " + cert.common_name);
+    if (!node) return refuse(peer_refusal::not_in_bnl, "CN " + cn);
     if (policy.require_ou &&
         std::find(cert.org_units.begin(), cert.org_units.end(), *policy.require_ou) == cert.org_units.end()) {
         std::string have;
-        for (const auto& ou : cert.org_units) have += (have.empty() ? "" : ",") + ou;
+        for (const auto& ou : cert.org_units) have += (have.empty() ? "" : ",") + printable(ou, 64);
         return refuse(peer_refusal::ou_mismatch, "node " + node->name + " has OU '" + have +
                                                      "', required '" + *policy.require_ou + "'");
     }

@@ -1,0 +1,472 @@
+// The negotiation service end to end over loopback: real certificates from
+// pki/weft-ca, real TLS 1.3, real state files.  Attacks come from a "rogue"
+// client on its own thread that speaks raw TLS.
+#include <openssl/ssl.h>
+
+#include <future>
+#include <thread>
+
+#include "base/endian.hpp"
+#include "mesh_fixture.hpp"
+#include "wire/negotiation.hpp"
+
+namespace {
+
+using namespace weft;
+using namespace weft::test;
+using namespace std::chrono_literals;
+
+struct rogue_result {
+    bool connected = false;
+    bool handshake_ok = false;
+    bool peer_closed = false;  // the server ended the connection
+    std::string error;
+};
+
+// Connects to 127.0.0.1:port with the given certificate (or none), TLS
+// between min and max version, then runs `script` on the stream.
+rogue_result rogue(std::uint16_t port, const std::optional<io::tls_files>& files, int max_version,
+                   std::function<void(asio::ssl::stream<asio::ip::tcp::socket>&, rogue_result&)> script) {
+    rogue_result r;
+    asio::io_context io;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    SSL_CTX_set_max_proto_version(ctx.native_handle(), max_version);
+    ctx.set_verify_mode(asio::ssl::verify_none);
+    if (files) {
+        ctx.use_certificate_chain_file(files->cert.string());
+        ctx.use_private_key_file(files->key.string(), asio::ssl::context::pem);
+    }
+    asio::ssl::stream<asio::ip::tcp::socket> s(io, ctx);
+    boost::system::error_code ec;
+    s.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+    if (ec) {
+        r.error = ec.message();
+        return r;
+    }
+    r.connected = true;
+    s.handshake(asio::ssl::stream_base::client, ec);
+    if (ec) {
+        r.error = ec.message();
+        return r;
+    }
+    // TLS 1.3: the server's verdict on our certificate arrives after the
+    // client's handshake completes; a read tells whether it kept us.
+    r.handshake_ok = true;
+    script(s, r);
+    return r;
+}
+
+// Waits for the server to close (or the read to fail).
+void expect_close(asio::ssl::stream<asio::ip::tcp::socket>& s, rogue_result& r) {
+    std::array<char, 512> buf{};
+    boost::system::error_code ec;
+    for (int i = 0; i < 100 && !ec; ++i) s.read_some(asio::buffer(buf), ec);
+    r.peer_closed = static_cast<bool>(ec);
+}
+
+template <class F>
+rogue_result run_rogue(mesh& m, F&& f) {
+    auto fut = std::async(std::launch::async, std::forward<F>(f));
+    m.run_until([&] { return fut.wait_for(0ms) == std::future_status::ready; }, 20s);
+    BOOST_REQUIRE(fut.wait_for(0ms) == std::future_status::ready);
+    return fut.get();
+}
+
+void send_raw(asio::ssl::stream<asio::ip::tcp::socket>& s, const std::vector<std::uint8_t>& bytes) {
+    boost::system::error_code ec;
+    asio::write(s, asio::buffer(bytes), ec);
+}
+
+template <class A, class B>
+bool same(const A& a, const B& b) {
+    auto x = a.span();
+    auto y = b.span();
+    return std::equal(x.begin(), x.end(), y.begin(), y.end());
+}
+
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(negotiation_service)
+
+BOOST_AUTO_TEST_CASE(two_nodes_agree_on_algorithms_and_mirrored_keys) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    m.start_all();
+    a.svc->request(b.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+    const auto& ka = *a.svc->pair(b.id)->current;
+    const auto& kb = *b.svc->pair(a.id)->current;
+    // Defaults on both sides: aes-256-gcm 10+10 beats chacha 8+8; none 5+5 beats lz4 3+3.
+    BOOST_TEST(ka.cipher == 1);
+    BOOST_TEST(ka.compression == 0);
+    BOOST_TEST(ka.epoch == 1u);
+    BOOST_TEST(ka.tx_key.size() == 32u);
+    BOOST_TEST(same(ka.tx_key, kb.rx_key));
+    BOOST_TEST(same(ka.rx_key, kb.tx_key));
+    BOOST_TEST(same(ka.tx_salt, kb.rx_salt));
+    BOOST_TEST(!same(ka.tx_key, ka.rx_key));
+    BOOST_TEST(a.svc->stats().negotiated == 1u);
+    BOOST_TEST(b.svc->stats().negotiated == 1u);
+    // Persisted, 0600 in a 0700 directory.
+    auto mode = [](const fs::path& p) { return static_cast<unsigned>(fs::status(p).permissions()) & 0777u; };
+    BOOST_TEST(mode(a.store->state_path(b.id)) == 0600u);
+    BOOST_TEST(mode(a.state_dir) == 0700u);
+    BOOST_TEST(contains(a.log_text(), "negotiation: with beta: epoch 1, aes-256-gcm, compression none level 0"));
+}
+
+BOOST_AUTO_TEST_CASE(preference_tables_decide_the_same_way_on_both_sides) {
+    struct table {
+        const char *a_ciphers, *a_comp, *b_ciphers, *b_comp;
+        int cipher, compression, level;
+    };
+    const table tables[] = {
+        // chacha 8+10=18 beats aes-256 10+1=11; lz4 3+9=12 beats none 5+1=6; level max(1,4)
+        {"aes-256-gcm:10 chacha20-poly1305:8 aes-128-gcm:5", "none:0:5 lz4:1:3 zlib:6:1",
+         "chacha20-poly1305:10 aes-256-gcm:1", "lz4:4:9 none:0:1", 3, 1, 4},
+        // only aes-128 in common; zlib only, level max(2,9)
+        {"aes-128-gcm:1 aes-256-gcm:9", "zlib:2:1", "aes-128-gcm:3 chacha20-poly1305:9", "zlib:9:1 lz4:1:7", 2, 2, 9},
+        // tie 10+10 == 10+10: the fixed order puts aes-256-gcm before chacha20
+        {"chacha20-poly1305:10 aes-256-gcm:10", "none:0:1", "aes-256-gcm:10 chacha20-poly1305:10", "none:0:1", 1, 0, 0},
+    };
+    for (const auto& t : tables) {
+        mesh m;
+        auto& a = m.add("alpha", 1);
+        auto& b = m.add("beta", 2);
+        a.settings.prefs = parse_prefs(t.a_ciphers, t.a_comp).value();
+        b.settings.prefs = parse_prefs(t.b_ciphers, t.b_comp).value();
+        m.start_all();
+        b.svc->request(a.id);
+        BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+        for (const auto* n : {&a, &b}) {
+            const auto& k = *n->svc->pair(n == &a ? b.id : a.id)->current;
+            BOOST_TEST(k.cipher == t.cipher);
+            BOOST_TEST(k.compression == t.compression);
+            BOOST_TEST(k.level == t.level);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(per_peer_override_applies_to_that_peer_only) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    auto& c = m.add("gamma", 3);
+    a.settings.peer_prefs["beta"] = parse_prefs("chacha20-poly1305:10", "none:0:1").value();
+    m.start_all();
+    a.svc->request(b.id);
+    a.svc->request(c.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b) && m.established(a, c); }));
+    BOOST_TEST(a.svc->pair(b.id)->current->cipher == 3);
+    BOOST_TEST(a.svc->pair(c.id)->current->cipher == 1);
+}
+
+BOOST_AUTO_TEST_CASE(three_nodes_negotiate_every_pair_and_keys_differ_per_pair) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    auto& c = m.add("gamma", 3);
+    m.start_all();
+    for (auto* n : {&a, &b, &c}) n->svc->request_missing(200ms);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b) && m.established(a, c) && m.established(b, c); }));
+    const auto& ab = *a.svc->pair(b.id)->current;
+    const auto& ac = *a.svc->pair(c.id)->current;
+    BOOST_TEST(!same(ab.tx_key, ac.tx_key));
+    BOOST_TEST(same(c.svc->pair(b.id)->current->tx_key, b.svc->pair(c.id)->current->rx_key));
+}
+
+BOOST_AUTO_TEST_CASE(simultaneous_negotiations_converge_to_one_result) {
+    for (int round = 0; round < 5; ++round) {
+        mesh m;
+        auto& a = m.add("alpha", 1);
+        auto& b = m.add("beta", 2);
+        m.start_all();
+        a.svc->request(b.id);
+        b.svc->request(a.id);
+        BOOST_REQUIRE(m.run_until([&] { return m.established(a, b) && !a.svc->in_flight(b.id) && !b.svc->in_flight(a.id); }));
+        m.run_for(200ms);
+        const auto& ka = *a.svc->pair(b.id)->current;
+        const auto& kb = *b.svc->pair(a.id)->current;
+        BOOST_TEST(ka.epoch == kb.epoch);
+        BOOST_TEST(same(ka.tx_key, kb.rx_key));
+        BOOST_TEST(same(ka.rx_key, kb.tx_key));
+        BOOST_TEST(a.svc->stats().collisions + b.svc->stats().collisions >= 1u);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(state_survives_a_restart_with_the_same_keys_and_counters) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    m.start_all();
+    a.svc->request(b.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+    // The data plane reserves counters ahead of use; emulate a reservation.
+    pair_state st = a.svc->pair(b.id)->clone();
+    st.current->tx_reserved = 3u << 20;
+    BOOST_REQUIRE(!a.store->save(st));
+    auto before = st.clone();
+    m.stop(a);
+    m.start(a);
+    const pair_state* again = a.svc->pair(b.id);
+    BOOST_REQUIRE(again);
+    BOOST_TEST(same(again->current->tx_key, before.current->tx_key));
+    BOOST_TEST(same(again->current->rx_key, before.current->rx_key));
+    BOOST_TEST(again->current->tx_reserved == 3u << 20);
+    BOOST_TEST(again->current->epoch == before.current->epoch);
+    BOOST_TEST(a.svc->stats().negotiated == 0u);  // nothing renegotiated
+    // The next negotiation takes a higher epoch.
+    a.svc->request(b.id);
+    BOOST_REQUIRE(m.run_until([&] { return a.svc->pair(b.id)->current->epoch == 2u && m.established(a, b); }));
+    BOOST_TEST(a.svc->pair(b.id)->previous->epoch == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(corrupt_state_is_reported_and_the_pair_renegotiates) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    m.start_all();
+    a.svc->request(b.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+    fs::path file = a.store->state_path(b.id);
+    m.stop(a);
+    {
+        std::string bytes = slurp(file);
+        bytes[bytes.size() / 2] ^= 0x40;
+        std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+    }
+    m.start(a);
+    BOOST_TEST(!a.svc->pair(b.id));
+    BOOST_TEST(contains(a.log_text(), "not used (corrupt)"));
+    a.svc->request(b.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+    BOOST_TEST(a.svc->pair(b.id)->current->epoch == 2u);  // beta remembered epoch 1
+}
+
+BOOST_AUTO_TEST_CASE(rekey_before_expiry_keeps_the_previous_epoch_for_the_grace_period) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    a.settings.rekey_after = 2s;  // rekeys at 90 %: 1.8 s
+    a.settings.rekey_grace = 30s;
+    m.start_all();
+    a.svc->request(b.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+    BOOST_REQUIRE(m.run_until([&] { return a.svc->pair(b.id)->current->epoch >= 2u && m.established(a, b); }, 10s));
+    const auto* pa = a.svc->pair(b.id);
+    const auto* pb = b.svc->pair(a.id);
+    BOOST_TEST(pa->previous.has_value());
+    BOOST_TEST(pa->previous->epoch + 1 == pa->current->epoch);
+    BOOST_TEST(pb->previous.has_value());
+    BOOST_TEST(pa->previous->valid_until > 0);
+    BOOST_TEST(same(pa->previous->tx_key, pb->previous->rx_key));
+    BOOST_TEST(contains(a.log_text(), "rekeying"));
+}
+
+BOOST_AUTO_TEST_CASE(rekey_after_a_message_count) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    a.settings.rekey_messages = 1000;
+    m.start_all();
+    a.svc->request(b.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+    a.svc->note_sent(b.id, 899);  // below 90 %: nothing
+    m.run_for(300ms);
+    BOOST_TEST(a.svc->pair(b.id)->current->epoch == 1u);
+    a.svc->note_sent(b.id, 900);
+    BOOST_REQUIRE(m.run_until([&] { return a.svc->pair(b.id)->current->epoch == 2u && m.established(a, b); }));
+}
+
+// ---- refusals, each with its reason
+
+BOOST_AUTO_TEST_CASE(refuses_a_certificate_from_another_ca) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    m.add("beta", 2);
+    m.start(a);
+    auto evil = m.certs.issue("beta", "", true);
+    auto r = run_rogue(m, [&] { return rogue(a.port, evil, TLS1_3_VERSION, expect_close); });
+    m.run_for(100ms);
+    BOOST_TEST(!a.svc->pair(2));
+    BOOST_TEST(a.svc->stats().refused_peer >= 1u);
+    BOOST_TEST(contains(a.log_text(), "refused"));
+    BOOST_TEST(contains(a.log_text(), "unable to get local issuer certificate"));
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_common_name_not_in_the_list) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    m.start(a);
+    auto mallory = m.certs.issue("mallory");
+    auto r = run_rogue(m, [&] { return rogue(a.port, mallory, TLS1_3_VERSION, expect_close); });
+    m.run_for(100ms);
+    BOOST_TEST(r.peer_closed);
+    BOOST_TEST(contains(a.log_text(), "common name is not a node of the node list: CN mallory"));
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_hello_claiming_another_node_id) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    m.add("gamma", 3);
+    m.start(a);
+    auto r = run_rogue(m, [&] {
+        return rogue(a.port, b.files, TLS1_3_VERSION, [](auto& s, rogue_result& rr) {
+            send_raw(s, encode(hello_msg{3, 1, hello_purpose::negotiate}));
+            expect_close(s, rr);
+        });
+    });
+    m.run_for(100ms);
+    BOOST_TEST(r.peer_closed);
+    BOOST_TEST(!a.svc->pair(2));
+    BOOST_TEST(!a.svc->pair(3));
+    BOOST_TEST(contains(a.log_text(), "claims node id 3 but its certificate is node beta (id 2)"));
+}
+
+BOOST_AUTO_TEST_CASE(require_ou_refuses_other_units_and_accepts_its_own) {
+    mesh m;
+    auto& a = m.add("alpha", 1, m.certs.issue("alpha", "--ou mesh"));
+    auto& b = m.add("beta", 2, m.certs.issue("beta", "--ou office"));
+    auto& c = m.add("gamma", 3, m.certs.issue("gamma", "--ou mesh"));
+    a.settings.require_ou = "mesh";
+    m.start_all();
+    b.svc->request(a.id);
+    c.svc->request(a.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, c); }));
+    m.run_until([&] { return a.svc->stats().refused_peer >= 1; }, 5s);
+    BOOST_TEST(!a.svc->pair(b.id));
+    BOOST_TEST(contains(a.log_text(), "organisational unit does not match require-ou: node beta has OU 'office', required 'mesh'"));
+}
+
+BOOST_AUTO_TEST_CASE(pin_in_the_list_must_match_the_certificate) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    auto& c = m.add("gamma", 3);
+    auto other = m.certs.issue("other");
+    bnl_list l = m.list;
+    l.nodes[1].pin = parse_pin(m.certs.fingerprint(other.cert));   // beta pinned to another cert
+    l.nodes[2].pin = parse_pin(m.certs.fingerprint(c.files.cert)); // gamma pinned correctly
+    m.set_list(l);
+    m.start_all();
+    b.svc->request(a.id);
+    c.svc->request(a.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, c); }));
+    m.run_until([&] { return a.svc->stats().refused_peer >= 1; }, 5s);
+    BOOST_TEST(!a.svc->pair(b.id));
+    BOOST_TEST(contains(a.log_text(), "certificate does not match the node list's pin: node beta"));
+    // The dialler checks the listener's pin too.
+    a.svc->request(b.id);
+    m.run_until([&] { return a.svc->stats().refused_peer >= 2; }, 5s);
+    BOOST_TEST(!a.svc->pair(b.id));
+}
+
+BOOST_AUTO_TEST_CASE(refuses_an_expired_certificate) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto expired = m.certs.issue("beta", "--not-before 20200101000000Z --not-after 20210101000000Z");
+    m.add("beta", 2, expired);
+    m.start(a);
+    auto r = run_rogue(m, [&] { return rogue(a.port, expired, TLS1_3_VERSION, expect_close); });
+    m.run_for(100ms);
+    BOOST_TEST(!a.svc->pair(2));
+    BOOST_TEST(contains(a.log_text(), "certificate has expired"));
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_tls_1_2_client) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    m.start(a);
+    auto r = run_rogue(m, [&] { return rogue(a.port, b.files, TLS1_2_VERSION, expect_close); });
+    m.run_for(100ms);
+    BOOST_TEST(r.connected);
+    BOOST_TEST(!r.handshake_ok);
+    BOOST_TEST(contains(a.log_text(), "unsupported protocol"));
+}
+
+BOOST_AUTO_TEST_CASE(no_common_cipher_fails_with_both_lists_in_the_log) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    a.settings.prefs = parse_prefs("aes-128-gcm:5", "none:0:1").value();
+    b.settings.prefs = parse_prefs("chacha20-poly1305:5", "none:0:1").value();
+    m.start_all();
+    b.svc->request(a.id);
+    BOOST_REQUIRE(m.run_until([&] { return a.svc->stats().failed >= 1 && b.svc->stats().failed >= 1; }));
+    BOOST_TEST(!a.svc->pair(b.id));
+    BOOST_TEST(!b.svc->pair(a.id));
+    BOOST_TEST(contains(a.log_text(), "no common cipher"));
+    BOOST_TEST(contains(a.log_text(), "aes-128-gcm"));
+    BOOST_TEST(contains(a.log_text(), "chacha20-poly1305"));
+    BOOST_TEST(contains(b.log_text(), "no common cipher"));
+}
+
+BOOST_AUTO_TEST_CASE(an_oversized_message_closes_the_connection) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    m.start(a);
+    auto r = run_rogue(m, [&] {
+        return rogue(a.port, b.files, TLS1_3_VERSION, [](auto& s, rogue_result& rr) {
+            std::vector<std::uint8_t> hdr(5);
+            hdr[0] = 1;  // HELLO, whose body is 15 bytes
+            store_be<std::uint32_t>(hdr, 1, 1u << 20);
+            send_raw(s, hdr);
+            expect_close(s, rr);
+        });
+    });
+    m.run_for(100ms);
+    BOOST_TEST(r.peer_closed);
+    BOOST_TEST(a.svc->stats().failed >= 1u);
+    BOOST_TEST(contains(a.log_text(), "reading HELLO"));
+}
+
+BOOST_AUTO_TEST_CASE(a_silent_client_times_out_and_the_listener_still_serves) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    a.settings.handshake_timeout = 1s;
+    m.start_all();
+    asio::ip::tcp::socket silent(m.io);
+    silent.connect({asio::ip::make_address("127.0.0.1"), a.port});
+    m.run_for(100ms);
+    b.svc->request(a.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+    BOOST_REQUIRE(m.run_until([&] { return a.svc->stats().timed_out >= 1; }, 5s));
+    BOOST_TEST(contains(a.log_text(), "timed out"));
+}
+
+BOOST_AUTO_TEST_CASE(two_hundred_connections_at_once_cannot_hold_the_listener) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    a.settings.max_connections = 16;
+    a.settings.handshake_timeout = 5s;
+    m.start_all();
+    std::vector<std::unique_ptr<asio::ip::tcp::socket>> flood;
+    for (int i = 0; i < 200; ++i) {
+        auto s = std::make_unique<asio::ip::tcp::socket>(m.io);
+        boost::system::error_code ec;
+        s->connect({asio::ip::make_address("127.0.0.1"), a.port}, ec);
+        flood.push_back(std::move(s));
+    }
+    std::size_t most = 0;
+    m.run_until([&] {
+        most = std::max(most, a.svc->open_connections());
+        return a.svc->stats().accepted >= 200;
+    }, 10s);
+    BOOST_TEST(most <= 16u);
+    BOOST_TEST(a.svc->stats().evicted >= 184u);
+    b.svc->request(a.id);
+    BOOST_REQUIRE(m.run_until([&] {
+        most = std::max(most, a.svc->open_connections());
+        return m.established(a, b);
+    }));
+    BOOST_TEST(most <= 16u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
