@@ -1,0 +1,130 @@
+#include "io/tun_linux.hpp"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace weft::io {
+
+namespace {
+
+std::string errno_text(int err) {
+    return std::generic_category().message(err);
+}
+
+struct fd_guard {
+    int fd = -1;
+    ~fd_guard() {
+        if (fd >= 0) ::close(fd);
+    }
+    int release() noexcept {
+        int f = fd;
+        fd = -1;
+        return f;
+    }
+};
+
+ifreq request_for(const std::string& name) {
+    ifreq ifr{};
+    // tun_name_problem() bounded the length, so the NUL always fits.
+    std::memcpy(ifr.ifr_name, name.data(), name.size());
+    return ifr;
+}
+
+// SIOCSIFMTU is an interface ioctl: any socket carries it.  AF_INET first;
+// AF_INET6 for a kernel built without IPv4.
+std::string set_mtu(const std::string& name, unsigned mtu) {
+    fd_guard s{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+    if (s.fd < 0) s.fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s.fd < 0) return "cannot create a socket to set the MTU: " + errno_text(errno);
+    ifreq ifr = request_for(name);
+    ifr.ifr_mtu = static_cast<int>(mtu);
+    if (::ioctl(s.fd, SIOCSIFMTU, &ifr) != 0)
+        return "cannot set MTU " + std::to_string(mtu) + " on " + name +
+               " (SIOCSIFMTU): " + errno_text(errno);
+    return {};
+}
+
+}  // namespace
+
+const char* tun_name_problem(std::string_view name) noexcept {
+    if (name.empty()) return "interface name is empty";
+    if (name.size() > tun_limits::max_name) return "interface name is longer than 15 bytes";
+    if (name == "." || name == "..") return "interface name cannot be \".\" or \"..\"";
+    for (char c : name) {
+        if (c == '/' || c == ':' || c == '%' || c == ' ' || (c >= '\t' && c <= '\r') || c == '\0')
+            return "interface name contains '/', ':', '%', a NUL or whitespace";
+    }
+    return nullptr;
+}
+
+result<tun_device, std::string> tun_device::open(const std::string& name, unsigned mtu) {
+    if (const char* problem = tun_name_problem(name))
+        return unexpected{std::string(problem) + ": \"" + name + "\""};
+    if (mtu < tun_limits::min_mtu || mtu > tun_limits::max_mtu)
+        return unexpected{"MTU " + std::to_string(mtu) + " is outside " +
+                          std::to_string(tun_limits::min_mtu) + ".." +
+                          std::to_string(tun_limits::max_mtu)};
+
+    fd_guard dev{::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)};
+    if (dev.fd < 0) return unexpected{"cannot open /dev/net/tun: " + errno_text(errno)};
+
+    ifreq ifr = request_for(name);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    if (::ioctl(dev.fd, TUNSETIFF, &ifr) != 0)
+        return unexpected{"cannot create TUN " + name + " (TUNSETIFF): " + errno_text(errno)};
+
+    if (std::string err = set_mtu(name, mtu); !err.empty()) return unexpected{std::move(err)};
+    return tun_device(dev.release(), name, mtu);
+}
+
+tun_device::tun_device(tun_device&& other) noexcept
+    : fd_(other.fd_), name_(std::move(other.name_)), mtu_(other.mtu_) {
+    other.fd_ = -1;
+}
+
+tun_device& tun_device::operator=(tun_device&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = other.fd_;
+        name_ = std::move(other.name_);
+        mtu_ = other.mtu_;
+        other.fd_ = -1;
+    }
+    return *this;
+}
+
+tun_device::~tun_device() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+int tun_device::release() noexcept {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+}
+
+ssize_t tun_device::read(std::span<std::uint8_t> buf) noexcept {
+    for (;;) {
+        ssize_t n = ::read(fd_, buf.data(), buf.size());
+        if (n >= 0) return n;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+ssize_t tun_device::write(std::span<const std::uint8_t> packet) noexcept {
+    for (;;) {
+        ssize_t n = ::write(fd_, packet.data(), packet.size());
+        if (n >= 0) return n;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+}  // namespace weft::io

@@ -1,0 +1,80 @@
+// The Linux TUN device: an L3 interface whose packets we read and write as
+// whole IP packets (IFF_TUN | IFF_NO_PI: no link header, no packet-info
+// prefix), through one non-blocking, close-on-exec descriptor.
+//
+// What this does not do, on purpose: bring the link up, assign addresses or
+// routes.  The configured `up` hook does that with TUNDEV set to name(), as
+// the original daemon did, so administrators keep one place for it.  The
+// MTU is set here, before the hook runs, because the data plane's buffer
+// sizes depend on it.
+//
+// The device is not persistent: the kernel removes it when the descriptor
+// closes.  No IFF_VNET_HDR yet (offloads: later performance work).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "base/result.hpp"
+
+namespace weft::io {
+
+namespace tun_limits {
+// IFNAMSIZ - 1: the kernel's name buffer holds 16 bytes with the NUL.
+inline constexpr std::size_t max_name = 15;
+// IPv4's minimum (RFC 791); IPv6 over the mesh needs 1280 but an IPv4-only
+// mesh may go lower.
+inline constexpr unsigned min_mtu = 68;
+inline constexpr unsigned max_mtu = 65535;
+}  // namespace tun_limits
+
+// Why a name is not a usable interface name, or nullptr when it is:
+// 1..15 bytes, not "." or "..", no '/', ':', '%' or whitespace.  '%' is
+// refused too, though the kernel would expand "weft%d" itself: the name
+// must be the one in the config, which the hooks and the control socket use.
+const char* tun_name_problem(std::string_view name) noexcept;
+
+class tun_device {
+  public:
+    // Opens /dev/net/tun, creates the TUN interface `name` (or attaches to a
+    // persistent one left by `ip tuntap add`) and sets its MTU.  Errors are
+    // one line naming the call and the errno text, e.g. "cannot open
+    // /dev/net/tun: No such file or directory", "cannot create TUN weft0
+    // (TUNSETIFF): Device or resource busy" (another process has it).
+    static result<tun_device, std::string> open(const std::string& name, unsigned mtu);
+
+    tun_device(tun_device&& other) noexcept;
+    tun_device& operator=(tun_device&& other) noexcept;
+    tun_device(const tun_device&) = delete;
+    tun_device& operator=(const tun_device&) = delete;
+    ~tun_device();
+
+    // -1 after release() or a move.
+    int fd() const noexcept { return fd_; }
+    const std::string& name() const noexcept { return name_; }
+    unsigned mtu() const noexcept { return mtu_; }
+
+    // Gives up ownership (for an Asio descriptor that will close it).
+    int release() noexcept;
+
+    // One packet per call.  Return the byte count, or -errno (-EAGAIN when
+    // nothing is ready / the queue is full).  read() with a buffer smaller
+    // than the packet gets it truncated: size buffers for mtu().
+    ssize_t read(std::span<std::uint8_t> buf) noexcept;
+    ssize_t write(std::span<const std::uint8_t> packet) noexcept;
+
+  private:
+    tun_device(int fd, std::string name, unsigned mtu) noexcept
+        : fd_(fd), name_(std::move(name)), mtu_(mtu) {}
+
+    int fd_ = -1;
+    std::string name_;
+    unsigned mtu_ = 0;
+};
+
+}  // namespace weft::io
