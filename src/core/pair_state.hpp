@@ -47,9 +47,10 @@ struct pair_keyset {
     // crash): sending resumes at tx_reserved, never below.  See
     // next_reservation().
     std::uint64_t tx_reserved = 0;
-    // Highest counter accepted from the peer; trustworthy only when the
-    // pair_state has clean_shutdown set (after a crash, frames accepted
-    // after the last save are unknown).
+    // How far the peer's counters were accepted: the highest accepted
+    // counter + 1, or 0 when none was (so counter 0 stays distinguishable).
+    // Trustworthy only when the pair_state has clean_shutdown set (after a
+    // crash, frames accepted after the last save are unknown).
     std::uint64_t rx_highwater = 0;
 
     [[nodiscard]] pair_keyset clone() const;
