@@ -9,7 +9,7 @@ pkgs=(
   libboost1.81-dev libboost-program-options1.81-dev libboost-test1.81-dev
   libssl-dev openssl zlib1g-dev liblz4-dev nlohmann-json3-dev libfmt-dev
   clang libclang-rt-14-dev
-  iproute2 iputils-ping procps psmisc tcpdump iperf3 jq
+  iproute2 iputils-ping procps psmisc tcpdump iperf3 jq python3
 )
 if [[ ${1:-} == --bench ]]; then
   pkgs+=(wireguard-go wireguard-tools tinc fastd nebula openvpn)

@@ -1,0 +1,474 @@
+#include "app/daemon.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+#include <set>
+#include <stdexcept>
+
+#include "io/file.hpp"
+
+namespace weft::app {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+peer_endpoint to_peer(const io::udp_endpoint& e) { return {e.addr, e.port}; }
+io::udp_endpoint to_udp(const peer_endpoint& e) { return {e.address, e.port}; }
+
+std::string read_or_throw(const std::filesystem::path& p, std::size_t max, const char* what) {
+    std::string out;
+    if (auto ec = io::read_file_bounded(p, max, out))
+        throw std::runtime_error(std::string(what) + " " + p.string() + ": " + ec.message());
+    return out;
+}
+
+}  // namespace
+
+std::string check_config(const weft_config& cfg) {
+    std::vector<crypto::public_key> keys;
+    for (const auto& k : cfg.bnl_keys) {
+        auto key = crypto::public_key::from_pem(read_or_throw(k, 64 * 1024, "bnl-key"));
+        if (!key) throw std::runtime_error("bnl-key " + k.string() + ": " + key.error().message);
+        keys.push_back(std::move(key).value());
+    }
+    auto v = verify_bnl(read_or_throw(cfg.bnl, bnl_max_file_bytes, "bnl"), keys);
+    if (!v) throw std::runtime_error("bnl " + cfg.bnl.string() + ": " + to_string(v.error()));
+    bnl_index idx(v->list);
+    const bnl_node* self = idx.by_name(cfg.name);
+    if (!self) throw std::runtime_error("node '" + cfg.name + "' is not in the node list " + cfg.bnl.string());
+    auto tls = io::tls_context::load({cfg.cert, cfg.key, cfg.ca});
+    if (!tls) throw std::runtime_error(tls.error());
+    if ((*tls)->own_name() != cfg.name)
+        throw std::runtime_error("certificate " + cfg.cert.string() + " is for '" + (*tls)->own_name() +
+                                 "', but this node is '" + cfg.name + "'");
+    if (self->pin && *self->pin != (*tls)->own_fingerprint())
+        throw std::runtime_error("certificate " + cfg.cert.string() + " does not match this node's pin in the node list");
+    return describe(cfg) + "node list: network " + v->list.network + ", version " + std::to_string(v->list.version) +
+           ", " + std::to_string(v->list.nodes.size()) + " nodes; this node id " + std::to_string(self->id) + "\n";
+}
+
+daemon::daemon(weft_config cfg, io::logger& log)
+    : cfg_(std::move(cfg)), log_(log), signals_(io_), tick_(io_) {}
+
+daemon::~daemon() = default;
+
+std::int64_t daemon::now() const { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+void daemon::start() {
+    // The node list: trusted keys, signature, and this node's own entry.
+    for (const auto& k : cfg_.bnl_keys) {
+        auto key = crypto::public_key::from_pem(read_or_throw(k, 64 * 1024, "bnl-key"));
+        if (!key) throw std::runtime_error("bnl-key " + k.string() + ": " + key.error().message);
+        trusted_.push_back(std::move(key).value());
+    }
+    auto v = verify_bnl(read_or_throw(cfg_.bnl, bnl_max_file_bytes, "bnl"), trusted_);
+    if (!v) throw std::runtime_error("bnl " + cfg_.bnl.string() + ": " + to_string(v.error()));
+    bnl_file_ = std::make_shared<const verified_bnl>(std::move(v).value());
+    bnl_ = std::make_shared<const bnl_index>(bnl_file_->list);
+    const bnl_node* self = bnl_->by_name(cfg_.name);
+    if (!self) throw std::runtime_error("node '" + cfg_.name + "' is not in the node list " + cfg_.bnl.string());
+    self_id_ = self->id;
+    const std::uint16_t port = cfg_.port.value_or(self->port);
+
+    auto tls = io::tls_context::load({cfg_.cert, cfg_.key, cfg_.ca});
+    if (!tls) throw std::runtime_error(tls.error());
+    tls_ = std::move(tls).value();
+    if (tls_->own_name() != cfg_.name)
+        throw std::runtime_error("certificate " + cfg_.cert.string() + " is for '" + tls_->own_name() +
+                                 "', but this node is '" + cfg_.name + "'");
+    auto store = io::state_store::open(cfg_.state_dir, self_id_);
+    if (!store) throw std::runtime_error("state-dir " + cfg_.state_dir.string() + ": " + store.error());
+    store_.emplace(std::move(store).value());
+    for (const auto& w : store_->warnings()) log_.warning("state: {}", w);
+
+    auto tun = io::tun_device::open(cfg_.interface, cfg_.mtu);
+    if (!tun) throw std::runtime_error(tun.error());
+    tun_.emplace(std::move(tun).value());
+    auto udp = io::udp_socket::open(port, cfg_.listen);
+    if (!udp) throw std::runtime_error(udp.error());
+    udp_.emplace(std::move(udp).value());
+    // Asio only waits for readiness; reads and writes go through our own
+    // fds (dup()ed, so the two owners close different descriptors).
+    tun_wait_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(tun_->fd()));
+    udp_wait_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(udp_->fd()));
+
+    io::negotiation_settings ns;
+    ns.listen = {{cfg_.listen ? asio::ip::make_address(to_string(*cfg_.listen)) : asio::ip::address(asio::ip::address_v6::any()), port}};
+    ns.prefs = cfg_.prefs;
+    for (const auto& [name, p] : cfg_.peer_prefs) ns.peer_prefs[name] = p;
+    ns.require_ou = cfg_.require_ou;
+    ns.handshake_timeout = cfg_.handshake_timeout;
+    ns.max_connections = cfg_.max_connections;
+    ns.rekey_after = cfg_.rekey_after;
+    ns.rekey_messages = cfg_.rekey_messages;
+    ns.rekey_grace = cfg_.rekey_grace;
+    neg_ = std::make_unique<io::negotiation_service>(io_, ns, *tls_, self_id_, [this] { return bnl_; }, *store_, log_);
+    neg_->on_established = [this](const pair_state& st) { established(st); };
+    if (auto ec = neg_->start()) {
+        // No dual-stack listener (IPv6 disabled): fall back to IPv4 any.
+        if (cfg_.listen) throw std::runtime_error("cannot listen on port " + std::to_string(port) + ": " + ec.message());
+        neg_.reset();
+        ns.listen = {{asio::ip::address_v4::any(), port}};
+        neg_ = std::make_unique<io::negotiation_service>(io_, ns, *tls_, self_id_, [this] { return bnl_; }, *store_, log_);
+        neg_->on_established = [this](const pair_state& st) { established(st); };
+        if (auto ec2 = neg_->start()) throw std::runtime_error("cannot listen on port " + std::to_string(port) + ": " + ec2.message());
+    }
+
+    data_plane::settings ds;
+    ds.self_id = self_id_;
+    ds.mtu = cfg_.mtu;
+    ds.queue_packets = cfg_.queue_packets;
+    dp_ = std::make_unique<data_plane>(ds);
+    dp_->set_nodes(bnl_);
+    const std::size_t buf_size = data_plane::headroom + 65536 + data_plane::tailroom;
+    tun_buf_.resize(buf_size);
+    drain_buf_.resize(buf_size);
+    udp_buf_.resize(65536);
+    install_restored();
+
+    hooks_ = std::make_unique<io::hook_runner>(io_, log_, cfg_.dir, cfg_.hook_timeout);
+    if (cfg_.hooks.up) hooks_->run("up", *cfg_.hooks.up, io::interface_hook_env(tun_->name()));
+    subnet_hooks(nullptr, *bnl_);
+
+    log_.notice("weftd {} started: node {} (id {}), network {}, node list version {}, interface {}, port {}",
+                WEFT_VERSION, cfg_.name, self_id_, bnl_->list().network, bnl_->list().version, tun_->name(), port);
+    neg_->request_missing(std::chrono::milliseconds(std::min<std::size_t>(bnl_->list().nodes.size() * 50, 10'000)));
+}
+
+void daemon::install_restored() {
+    const std::int64_t t = now();
+    for (const auto& n : bnl_->list().nodes) {
+        const pair_state* st = neg_->pair(n.id);
+        if (!st || !st->current) continue;
+        const bool clean = st->clean_shutdown;
+        if (!dp_->install(*st, clean, true, t)) {
+            log_.warning("state: keys for {} unusable; renegotiating", n.name);
+            neg_->request(n.id);
+            continue;
+        }
+        if (clean) {
+            // From now on a crash is an unclean stop again.
+            if (auto ec = neg_->update(n.id, [](pair_state& s) { s.clean_shutdown = false; }))
+                log_.error("state: cannot save state for {}: {}", n.name, ec.message());
+            log_.info("resumed pair with {} at epoch {} without renegotiating", n.name, st->current->epoch);
+        } else {
+            // Anything captured before the crash could replay into a window
+            // we did not save: accept the peer only under a fresh epoch.
+            log_.notice("pair with {}: previous stop was unclean; sending at once, accepting after renegotiation", n.name);
+            neg_->request(n.id);
+        }
+    }
+}
+
+int daemon::run() {
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+    signals_.add(SIGHUP);
+    signals_.add(SIGUSR1);
+    signals_.add(SIGUSR2);
+    auto spawn = [this](awaitable<void> a) {
+        asio::co_spawn(io_, std::move(a), [this](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log_.error("internal error: {}", ex.what());
+                exit_code_ = 1;
+                io_.stop();
+            }
+        });
+    };
+    spawn(signal_loop());
+    spawn(tun_loop());
+    spawn(udp_loop());
+    spawn(tick_loop());
+    io_.run();
+    shutdown();
+    return exit_code_;
+}
+
+awaitable<void> daemon::signal_loop() {
+    while (!stopping_) {
+        auto [ec, sig] = co_await signals_.async_wait(use_tuple);
+        if (ec) co_return;
+        if (sig == SIGINT || sig == SIGTERM) {
+            log_.notice("signal {}: stopping", sig == SIGINT ? "INT" : "TERM");
+            stopping_ = true;
+            io_.stop();
+            co_return;
+        }
+        if (sig == SIGUSR2) {
+            log_status();
+            continue;
+        }
+        reload_bnl(sig == SIGHUP ? "SIGHUP" : "SIGUSR1");
+    }
+}
+
+awaitable<void> daemon::tun_loop() {
+    std::span<std::uint8_t> payload = std::span(tun_buf_).subspan(data_plane::headroom, cfg_.mtu);
+    while (!stopping_) {
+        auto [ec] = co_await tun_wait_->async_wait(asio::posix::descriptor_base::wait_read, use_tuple);
+        if (ec) co_return;
+        // Drain in batches, then let the other loops run.
+        for (int i = 0; i < 256; ++i) {
+            ssize_t n = tun_->read(payload);
+            if (n < 0) {
+                if (n != -EAGAIN && n != -EINTR) log_.warning("tun read: {}", std::strerror(static_cast<int>(-n)));
+                break;
+            }
+            handle_outbound(static_cast<std::size_t>(n));
+        }
+    }
+}
+
+void daemon::handle_outbound(std::size_t len) {
+    auto r = dp_->outbound(tun_buf_, len, now());
+    send_result(r, tun_buf_, len, false);
+}
+
+// Carries out what the data plane decided for an outbound packet.
+void daemon::send_result(data_plane::result r, std::span<std::uint8_t> buf, std::size_t len, bool from_queue) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        switch (r.what) {
+            case data_plane::action::send: {
+                ssize_t n = udp_->send(r.out, to_udp(r.endpoint));
+                if (n < 0 && n != -EAGAIN && n != -ECONNREFUSED && n != -ENOBUFS)
+                    log_.debug("udp send to {}: {}", to_string(r.endpoint), std::strerror(static_cast<int>(-n)));
+                return;
+            }
+            case data_plane::action::queued:
+                neg_->request(r.peer);
+                return;
+            case data_plane::action::reserve:
+                if (!reserve(r.peer, r.reserve_to)) return;
+                r = from_queue ? dp_->drain_one(r.peer, buf, now()) : dp_->outbound(buf, len, now());
+                if (from_queue) {
+                    // drain_one consumed the packet: carry out its result.
+                    if (r.what == data_plane::action::send) {
+                        udp_->send(r.out, to_udp(r.endpoint));
+                    }
+                    return;
+                }
+                continue;
+            case data_plane::action::to_tun:
+                tun_->write(r.out);
+                return;
+            case data_plane::action::keepalive:
+            case data_plane::action::drop:
+                return;
+        }
+    }
+}
+
+// Persists a counter reservation before the counters are used (design:
+// "Counters never repeat under one key, across restarts and crashes").
+bool daemon::reserve(std::uint32_t peer, std::uint64_t to) {
+    auto ec = neg_->update(peer, [to](pair_state& s) {
+        if (s.current && s.current->tx_reserved < to) s.current->tx_reserved = to;
+    });
+    if (ec) {
+        log_.error("cannot persist the counter reservation for id {}: {}; not sending", peer, ec.message());
+        return false;
+    }
+    dp_->set_reservation(peer, to);
+    return true;
+}
+
+void daemon::established(const pair_state& st) {
+    if (!dp_) return;
+    if (!dp_->install(st, true, false, now())) {
+        log_.warning("negotiated keys for {} could not be installed", st.peer_name);
+        return;
+    }
+    drain(st.peer_id);
+}
+
+void daemon::drain(std::uint32_t peer) {
+    for (int i = 0; i < 100'000; ++i) {
+        auto r = dp_->drain_one(peer, drain_buf_, now());
+        if (r.what == data_plane::action::drop) return;  // queue empty
+        if (r.what == data_plane::action::reserve) {
+            if (!reserve(peer, r.reserve_to)) return;
+            continue;
+        }
+        send_result(r, drain_buf_, 0, true);
+    }
+}
+
+awaitable<void> daemon::udp_loop() {
+    while (!stopping_) {
+        auto [ec] = co_await udp_wait_->async_wait(asio::posix::descriptor_base::wait_read, use_tuple);
+        if (ec) co_return;
+        for (int i = 0; i < 256; ++i) {
+            io::udp_endpoint from;
+            ssize_t n = udp_->recv(udp_buf_, from);
+            if (n < 0) {
+                // ECONNREFUSED and friends come from ICMP about earlier sends:
+                // never a reason to stop reading.
+                if (n == -EAGAIN) break;
+                continue;
+            }
+            auto r = dp_->inbound(std::span(udp_buf_).first(static_cast<std::size_t>(n)), to_peer(from), now());
+            if (r.endpoint_moved) log_.info("peer id {} now at {}", r.peer, io::to_string(from));
+            if (r.what == data_plane::action::to_tun) {
+                tun_->write(r.out);
+            } else if (r.what == data_plane::action::drop &&
+                       (r.reason == frame_drop::not_accepting || r.reason == frame_drop::no_key) && r.peer != 0) {
+                // The peer speaks under keys we cannot (or may not) use:
+                // negotiate (the service rate-limits this).
+                neg_->request(r.peer);
+            }
+        }
+    }
+}
+
+awaitable<void> daemon::tick_loop() {
+    std::int64_t last_keepalive = now();
+    while (!stopping_) {
+        tick_.expires_after(std::chrono::seconds(1));
+        auto [ec] = co_await tick_.async_wait(use_tuple);
+        if (ec) co_return;
+        const std::int64_t t = now();
+        for (const auto& p : dp_->peers()) {
+            if (p.epoch) neg_->note_sent(p.id, dp_->tx_frames_under_current(p.id));
+            if (p.queued > 0 && !p.epoch) neg_->request(p.id);
+        }
+        if (cfg_.keepalive.count() > 0 && t - last_keepalive >= cfg_.keepalive.count()) {
+            last_keepalive = t;
+            for (const auto& p : dp_->peers()) {
+                if (!p.epoch) continue;
+                auto r = dp_->keepalive(p.id, drain_buf_, t);
+                if (r.what == data_plane::action::reserve && reserve(p.id, r.reserve_to))
+                    r = dp_->keepalive(p.id, drain_buf_, t);
+                if (r.what == data_plane::action::send) udp_->send(r.out, to_udp(r.endpoint));
+            }
+        }
+    }
+}
+
+bool daemon::reload_bnl(const char* why) {
+    std::string bytes;
+    if (auto ec = io::read_file_bounded(cfg_.bnl, bnl_max_file_bytes, bytes)) {
+        log_.warning("{}: cannot read node list {}: {}", why, cfg_.bnl.string(), ec.message());
+        return false;
+    }
+    auto v = verify_bnl(std::move(bytes), trusted_);
+    if (!v) {
+        log_.warning("{}: node list {} refused: {}", why, cfg_.bnl.string(), to_string(v.error()));
+        return false;
+    }
+    auto d = decide_replacement(*bnl_file_, *v);
+    if (d != bnl_decision::accept) {
+        (d == bnl_decision::same ? log_.info("{}: node list unchanged (version {})", why, v->list.version)
+                                 : log_.warning("{}: node list {} refused: {}", why, cfg_.bnl.string(),
+                                                explain(d, *bnl_file_, *v)));
+        return false;
+    }
+    auto next = std::make_shared<const bnl_index>(v->list);
+    if (!next->by_name(cfg_.name)) {
+        log_.error("{}: this node ({}) is not in node list version {}: it carries no traffic now", why, cfg_.name,
+                   v->list.version);
+    }
+    auto prev = bnl_;
+    bnl_file_ = std::make_shared<const verified_bnl>(std::move(v).value());
+    bnl_ = next;
+    apply_bnl(next, prev);
+    log_.notice("{}: node list version {} applied ({} nodes)", why, bnl_->list().version, bnl_->list().nodes.size());
+    return true;
+}
+
+void daemon::apply_bnl(std::shared_ptr<const bnl_index> next, const std::shared_ptr<const bnl_index>& prev) {
+    // A node that left, or whose id now names another node, or whose pin
+    // changed, is removed: its keys and state go at once.
+    for (const auto& n : prev->list().nodes) {
+        if (n.id == self_id_) continue;
+        const bnl_node* now_ = next->by_id(n.id);
+        if (!now_ || now_->name != n.name || now_->pin != n.pin) {
+            log_.notice("node {} (id {}) removed or changed identity: its tunnel and keys are gone", n.name, n.id);
+            neg_->forget(n.id);
+        }
+    }
+    dp_->set_nodes(next);
+    subnet_hooks(prev.get(), *next);
+}
+
+// subnet-up/subnet-down for what changed between two lists (before == null:
+// everything is new); my-subnet-up for this node's own subnets.
+void daemon::subnet_hooks(const bnl_index* before, const bnl_index& after) {
+    using key = std::tuple<std::uint32_t, std::string, std::string>;  // id, name, subnet
+    auto collect = [](const bnl_index& b) {
+        std::map<key, std::pair<const bnl_node*, ip_prefix>> out;
+        for (const auto& n : b.list().nodes)
+            for (const auto& s : n.subnets) out[{n.id, n.name, to_string(s)}] = {&n, s};
+        return out;
+    };
+    auto after_set = collect(after);
+    decltype(after_set) before_set;
+    if (before) before_set = collect(*before);
+    for (const auto& [k, v] : before_set) {
+        if (after_set.count(k)) continue;
+        const auto& hook = v.first->id == self_id_ ? cfg_.hooks.my_subnet_down : cfg_.hooks.subnet_down;
+        if (hook)
+            hooks_->run(v.first->id == self_id_ ? "my-subnet-down" : "subnet-down", *hook,
+                        io::subnet_hook_env(tun_->name(), v.second, v.first->name, v.first->id));
+    }
+    for (const auto& [k, v] : after_set) {
+        if (before_set.count(k)) continue;
+        const auto& hook = v.first->id == self_id_ ? cfg_.hooks.my_subnet_up : cfg_.hooks.subnet_up;
+        if (hook)
+            hooks_->run(v.first->id == self_id_ ? "my-subnet-up" : "subnet-up", *hook,
+                        io::subnet_hook_env(tun_->name(), v.second, v.first->name, v.first->id));
+    }
+}
+
+// One line per peer with every counter: what SIGUSR2 asks for, and what a
+// clean stop leaves in the log.
+void daemon::log_status() {
+    auto line = [](const traffic_counters& c) {
+        std::string s = "tx " + std::to_string(c.tx_packets) + " pkts " + std::to_string(c.tx_bytes) + " B, rx " +
+                        std::to_string(c.rx_packets) + " pkts " + std::to_string(c.rx_bytes) + " B, drops:";
+        for (std::size_t i = 0; i < frame_drop_count; ++i)
+            if (c.drops[i]) s += " " + std::string(to_string(static_cast<frame_drop>(i))) + "=" + std::to_string(c.drops[i]);
+        return s;
+    };
+    log_.notice("status: node {} (id {}), node list version {}", cfg_.name, self_id_, bnl_->list().version);
+    for (const auto& p : dp_->peers())
+        log_.notice("status: peer {} (id {}) endpoint {} epoch {}{}: {}", p.name, p.id,
+                    p.endpoint ? to_string(*p.endpoint) : std::string("-"),
+                    p.epoch ? std::to_string(*p.epoch) : std::string("-"), p.accepting ? "" : " (not accepting)",
+                    line(p.counters));
+    log_.notice("status: unattributed: {}", line(dp_->unattributed()));
+}
+
+void daemon::shutdown() {
+    stopping_ = true;
+    if (dp_) log_status();
+    // Clean stop: save what a restart needs to go on without renegotiating,
+    // with the mark that says the saved receive window can be trusted.
+    if (dp_ && neg_) {
+        for (const auto& p : dp_->peers()) {
+            auto c = dp_->counters_of(p.id);
+            if (!c) continue;
+            auto ec = neg_->update(p.id, [&](pair_state& s) {
+                if (!s.current || !p.epoch || s.current->epoch != *p.epoch) return;
+                s.current->rx_highwater = c->rx_seen ? c->rx_highest + 1 : 0;
+                s.clean_shutdown = true;
+            });
+            if (ec) log_.error("cannot save state for {}: {}", p.name, ec.message());
+        }
+    }
+    if (neg_) neg_->stop();
+    if (hooks_ && cfg_.hooks.down && tun_)
+        hooks_->run_sync("down", *cfg_.hooks.down, io::interface_hook_env(tun_->name()), cfg_.hook_timeout);
+    log_.notice("weftd stopped");
+}
+
+}  // namespace weft::app

@@ -1,0 +1,88 @@
+// weftd's composition root: builds every component from the validated
+// configuration and drives them on one event loop.  Owns no policy of its
+// own: the decisions live in core (data_plane, bnl_trust) and the
+// negotiation service; this file moves bytes between them, the TUN device,
+// the UDP socket, the disk and the hooks.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "app/config.hpp"
+#include "core/bnl_index.hpp"
+#include "core/data_plane.hpp"
+#include "io/hooks.hpp"
+#include "io/log.hpp"
+#include "io/negotiation_service.hpp"
+#include "io/state_store.hpp"
+#include "io/tls.hpp"
+#include "io/tun_linux.hpp"
+#include "io/udp_socket.hpp"
+
+namespace weft::app {
+
+// --check-config: everything start() checks that needs no privileges and
+// changes nothing (node list signature and own entry, certificate, key and
+// CA).  Returns a summary; throws with the first problem.
+std::string check_config(const weft_config& cfg);
+
+class daemon {
+public:
+    daemon(weft_config cfg, io::logger& log);
+    ~daemon();
+    daemon(const daemon&) = delete;
+    daemon& operator=(const daemon&) = delete;
+
+    // Builds everything (node list, TLS identity, state, TUN, UDP, listener)
+    // and runs the up hooks.  Throws std::runtime_error with a message an
+    // administrator can act on.
+    void start();
+    // Runs until SIGTERM/SIGINT, then shuts down cleanly.  Returns the exit code.
+    int run();
+
+private:
+    boost::asio::awaitable<void> tun_loop();
+    boost::asio::awaitable<void> udp_loop();
+    boost::asio::awaitable<void> signal_loop();
+    boost::asio::awaitable<void> tick_loop();
+    void handle_outbound(std::size_t len);
+    void send_result(data_plane::result r, std::span<std::uint8_t> buf, std::size_t len, bool from_queue);
+    bool reserve(std::uint32_t peer, std::uint64_t to);
+    void established(const pair_state& st);
+    void drain(std::uint32_t peer);
+    void install_restored();
+    bool reload_bnl(const char* why);
+    void apply_bnl(std::shared_ptr<const bnl_index> next, const std::shared_ptr<const bnl_index>& prev);
+    void subnet_hooks(const bnl_index* before, const bnl_index& after);
+    void shutdown();
+    void log_status();
+    std::int64_t now() const;
+
+    weft_config cfg_;
+    io::logger& log_;
+    boost::asio::io_context io_;
+    std::vector<crypto::public_key> trusted_;
+    std::shared_ptr<const bnl_index> bnl_;
+    std::shared_ptr<const verified_bnl> bnl_file_;
+    std::uint32_t self_id_ = 0;
+    std::unique_ptr<io::tls_context> tls_;
+    std::optional<io::state_store> store_;
+    std::optional<io::tun_device> tun_;
+    std::optional<io::udp_socket> udp_;
+    std::unique_ptr<boost::asio::posix::stream_descriptor> tun_wait_, udp_wait_;
+    std::unique_ptr<io::negotiation_service> neg_;
+    std::unique_ptr<data_plane> dp_;
+    std::unique_ptr<io::hook_runner> hooks_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer tick_;
+    std::vector<std::uint8_t> tun_buf_, udp_buf_, drain_buf_;
+    bool stopping_ = false;
+    int exit_code_ = 0;
+};
+
+}  // namespace weft::app
