@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "core/bnl_trust.hpp"
+#include "core/prefix_table.hpp"
 #include "wire/bnl.hpp"
 
 namespace weft {
@@ -24,11 +25,14 @@ public:
     const bnl_list& list() const noexcept { return list_; }
     const bnl_node* by_name(std::string_view name) const noexcept;
     const bnl_node* by_id(std::uint32_t id) const noexcept;
+    // The node whose subnets hold `address` (longest prefix), or nullptr.
+    const bnl_node* owner(const ip_address& address) const noexcept;
 
 private:
     bnl_list list_;
     std::unordered_map<std::string_view, const bnl_node*> by_name_;  // views into list_
     std::unordered_map<std::uint32_t, const bnl_node*> by_id_;
+    prefix_table<const bnl_node*> subnets_;
 };
 
 }  // namespace weft

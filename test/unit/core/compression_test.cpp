@@ -20,52 +20,11 @@
 
 #include "wire/frame.hpp"
 
-// ------------------------------------------------ counting operator new --
-// Replaces the global allocation functions of this test executable.  They
-// only count and forward to malloc/free; the other tests linked into the
-// same executable are unaffected.  No threads allocate here, so a plain
-// counter is enough.
+// The counting global operator new of this executable (alloc_counter.cpp).
+#include "alloc_counter.hpp"
 namespace {
-std::size_t new_calls = 0;
-
-void* counted_alloc(std::size_t n) noexcept {
-    ++new_calls;
-    return std::malloc(n == 0 ? 1 : n);
-}
+std::size_t& new_calls = weft::test::new_calls;
 }  // namespace
-
-void* operator new(std::size_t n) {
-    if (void* p = counted_alloc(n)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-    if (void* p = counted_alloc(n)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    return counted_alloc(n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-    return counted_alloc(n);
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-    std::free(p);
-}
 
 namespace {
 

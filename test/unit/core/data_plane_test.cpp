@@ -4,6 +4,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "alloc_counter.hpp"
 #include "base/endian.hpp"
 #include "core/data_plane.hpp"
 #include "core/key_schedule.hpp"
@@ -351,6 +352,29 @@ BOOST_AUTO_TEST_CASE(roaming_only_on_authenticated_new_frames) {
     r = f.open(forged, f.b, attacker);
     BOOST_TEST(!r.endpoint_moved);
     BOOST_TEST((f.b.peers()[0].endpoint.value() == moved));
+}
+
+BOOST_AUTO_TEST_CASE(the_packet_path_allocates_nothing) {
+    for (auto [comp, level] : {std::pair<int, int>{0, 0}, {1, 1}, {2, 6}}) {
+        pair_fixture f(cipher_id::aes_256_gcm, static_cast<std::uint8_t>(comp), static_cast<std::uint8_t>(level));
+        auto p = ipv4_packet("198.19.1.5", "198.19.2.9", 1000);
+        std::vector<std::uint8_t> frame(p.size() + frame_overhead + 64);
+        std::size_t before = weft::test::new_calls;
+        std::size_t delivered_count = 0;
+        for (int i = 0; i < 1000; ++i) {
+            std::copy(p.begin(), p.end(), f.buf.begin() + data_plane::headroom);
+            auto out = f.a.outbound(f.buf, p.size(), 100);
+            if (out.what != data_plane::action::send) break;
+            std::copy(out.out.begin(), out.out.end(), frame.begin());
+            auto in = f.b.inbound(std::span(frame).first(out.out.size()), f.a_ep, 100);
+            delivered_count += in.what == data_plane::action::to_tun;
+            // and a forged one, dropped
+            frame[20] ^= 1;
+            (void)f.b.inbound(std::span(frame).first(out.out.size()), f.a_ep, 100);
+        }
+        BOOST_TEST(delivered_count == 1000u);
+        BOOST_TEST(weft::test::new_calls == before);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
