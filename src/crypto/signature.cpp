@@ -121,14 +121,7 @@ result<private_key, crypto_error> private_key::generate(key_type type, unsigned 
             return fail("DSA key generation failed");
         key.reset(raw);
     }
-    // The public half is a second handle on the same key (reference counted).
-    if (EVP_PKEY_up_ref(key.get()) != 1) return fail("cannot reference key");
-    auto pub = public_key::from_pkey(evp_pkey_ptr{key.get()});
-    if (!pub) return unexpected{pub.error()};
-    private_key k;
-    k.key_ = std::move(key);
-    k.public_ = std::move(pub).value();
-    return k;
+    return from_pkey(std::move(key));
 }
 
 result<private_key, crypto_error> private_key::from_pem(std::string_view pem) {
@@ -139,6 +132,11 @@ result<private_key, crypto_error> private_key::from_pem(std::string_view pem) {
                                              [](char*, int, int, void*) { return 0; }, nullptr)};
     if (!key) return fail("not an unencrypted PEM private key");
     if (!only_whitespace_left(bio.get())) return refuse("unexpected data after the private key");
+    return from_pkey(std::move(key));
+}
+
+result<private_key, crypto_error> private_key::from_pkey(evp_pkey_ptr key) {
+    // The public half is a second handle on the same key (reference counted).
     if (EVP_PKEY_up_ref(key.get()) != 1) return fail("cannot reference key");
     auto pub = public_key::from_pkey(evp_pkey_ptr{key.get()});
     if (!pub) return unexpected{pub.error()};

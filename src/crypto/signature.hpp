@@ -66,6 +66,7 @@ public:
         std::span<const std::uint8_t> message) const;
 
 private:
+    static result<private_key, crypto_error> from_pkey(evp_pkey_ptr key);
     evp_pkey_ptr key_;
     public_key public_;
 };

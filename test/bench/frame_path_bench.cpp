@@ -12,6 +12,7 @@
 #include "base/endian.hpp"
 #include "core/data_plane.hpp"
 #include "core/key_schedule.hpp"
+#include "test_pairs.hpp"
 
 using namespace weft;
 using clk = std::chrono::steady_clock;
@@ -19,23 +20,7 @@ using clk = std::chrono::steady_clock;
 namespace {
 
 pair_state make_state(std::uint32_t self, std::uint32_t peer, cipher_id c) {
-    std::vector<std::uint8_t> exported(exporter_length(c));
-    std::iota(exported.begin(), exported.end(), std::uint8_t{9});
-    auto keys = split_keys(self, peer, c, exported).value();
-    pair_state st;
-    st.self_id = self;
-    st.peer_id = peer;
-    st.peer_name = peer == 1 ? "a" : "b";
-    st.highest_epoch = 1;
-    pair_keyset ks;
-    ks.epoch = 1;
-    ks.cipher = static_cast<std::uint8_t>(c);
-    ks.tx_key = std::move(keys.tx_key);
-    ks.rx_key = std::move(keys.rx_key);
-    ks.tx_salt = std::move(keys.tx_salt);
-    ks.rx_salt = std::move(keys.rx_salt);
-    st.current = std::move(ks);
-    return st;
+    return test::make_pair_state(self, peer, peer == 1 ? "a" : "b", c, 0, 0, 1, 9);
 }
 
 std::vector<std::uint8_t> packet(std::size_t len) {

@@ -7,13 +7,13 @@
 // inner packets, spoofed sources) are reached.  A fresh engine per input
 // keeps runs deterministic.
 #include <cstdint>
-#include <numeric>
 #include <vector>
 
 #include "base/check.hpp"
 #include "core/data_plane.hpp"
 #include "core/ip_packet.hpp"
 #include "core/key_schedule.hpp"
+#include "test_pairs.hpp"
 
 namespace {
 
@@ -29,25 +29,7 @@ std::shared_ptr<const bnl_index> make_bnl() {
 }
 
 pair_state make_state(std::uint32_t self, std::uint32_t peer) {
-    std::vector<std::uint8_t> exported(exporter_length(cipher_id::aes_128_gcm));
-    std::iota(exported.begin(), exported.end(), std::uint8_t{3});
-    auto keys = split_keys(self, peer, cipher_id::aes_128_gcm, exported).value();
-    pair_state st;
-    st.self_id = self;
-    st.peer_id = peer;
-    st.peer_name = peer == 1 ? "a" : "b";
-    st.highest_epoch = 1;
-    pair_keyset ks;
-    ks.epoch = 1;
-    ks.cipher = static_cast<std::uint8_t>(cipher_id::aes_128_gcm);
-    ks.compression = 1;
-    ks.level = 1;
-    ks.tx_key = std::move(keys.tx_key);
-    ks.rx_key = std::move(keys.rx_key);
-    ks.tx_salt = std::move(keys.tx_salt);
-    ks.rx_salt = std::move(keys.rx_salt);
-    st.current = std::move(ks);
-    return st;
+    return test::make_pair_state(self, peer, peer == 1 ? "a" : "b", cipher_id::aes_128_gcm, 1, 1, 1, 3);
 }
 
 }  // namespace

@@ -8,10 +8,16 @@
 #include "base/endian.hpp"
 #include "core/data_plane.hpp"
 #include "core/key_schedule.hpp"
+#include "test_pairs.hpp"
 
 namespace {
 
 using namespace weft;
+
+pair_state make_state(std::uint32_t self, std::uint32_t peer, cipher_id c, std::uint8_t comp, std::uint8_t level,
+                      std::uint32_t epoch, std::uint8_t seed) {
+    return test::make_pair_state(self, peer, peer == 1 ? "alpha" : "beta", c, comp, level, epoch, seed);
+}
 
 constexpr unsigned mtu = 1420;
 
@@ -31,30 +37,6 @@ bnl_list two_node_list() {
     b.subnets = {parse_prefix("198.19.2.0/24").prefix.value(), parse_prefix("2001:db8:2::/48").prefix.value()};
     l.nodes = {a, b};
     return l;
-}
-
-// The pair state a negotiation would leave on `self`'s side.
-pair_state make_state(std::uint32_t self, std::uint32_t peer, cipher_id c, std::uint8_t comp, std::uint8_t level,
-                      std::uint32_t epoch, std::uint8_t seed) {
-    std::vector<std::uint8_t> exported(exporter_length(c));
-    std::iota(exported.begin(), exported.end(), seed);
-    auto keys = split_keys(self, peer, c, exported).value();
-    pair_state st;
-    st.self_id = self;
-    st.peer_id = peer;
-    st.peer_name = peer == 1 ? "alpha" : "beta";
-    st.highest_epoch = epoch;
-    pair_keyset ks;
-    ks.epoch = epoch;
-    ks.cipher = static_cast<std::uint8_t>(c);
-    ks.compression = comp;
-    ks.level = level;
-    ks.tx_key = std::move(keys.tx_key);
-    ks.rx_key = std::move(keys.rx_key);
-    ks.tx_salt = std::move(keys.tx_salt);
-    ks.rx_salt = std::move(keys.rx_salt);
-    st.current = std::move(ks);
-    return st;
 }
 
 // An IPv4 UDP packet from src to dst with `payload` bytes of `fill`.
