@@ -28,8 +28,7 @@ if [[ ! -x $ROOT/build-rel/src/app/weftd ]]; then
 fi
 export WEFT_SOURCE_DIR=$ROOT WEFT_BUILD_DIR=$ROOT/build-rel
 source "$ROOT/test/lib/assert.sh"
-M_EXTRA_CONF="log-level = notice
-ciphers = $CIPHER:10"
+M_EXTRA_CONF="ciphers = $CIPHER:10"
 source "$ROOT/test/integration/lib/mesh.sh"
 mesh_require_root
 
@@ -41,7 +40,7 @@ in_ns 1 ping -n -c 1 -W 10 198.19.2.1 >/dev/null || { echo "no traffic through w
 iperf() {  # iperf NS_CLIENT TARGET -> Gbit/s
   local out
   out=$(timeout $((SECS + 20)) ip netns exec "${M_NS[1]}" iperf3 -c "$2" -t "$SECS" -J 2>/dev/null) || { echo 0; return; }
-  jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$out"
+  jq -r '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' <<<"$out"
 }
 rtt() { in_ns 1 ping -n -q -c 20 -i 0.05 "$1" 2>/dev/null | awk -F/ '/^rtt/{print $5}'; }
 
