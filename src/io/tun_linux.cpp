@@ -85,35 +85,9 @@ result<tun_device, std::string> tun_device::open(const std::string& name, unsign
     return tun_device(dev.release(), name, mtu);
 }
 
-tun_device::tun_device(tun_device&& other) noexcept
-    : fd_(other.fd_), name_(std::move(other.name_)), mtu_(other.mtu_) {
-    other.fd_ = -1;
-}
-
-tun_device& tun_device::operator=(tun_device&& other) noexcept {
-    if (this != &other) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = other.fd_;
-        name_ = std::move(other.name_);
-        mtu_ = other.mtu_;
-        other.fd_ = -1;
-    }
-    return *this;
-}
-
-tun_device::~tun_device() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
-int tun_device::release() noexcept {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-}
-
 ssize_t tun_device::read(std::span<std::uint8_t> buf) noexcept {
     for (;;) {
-        ssize_t n = ::read(fd_, buf.data(), buf.size());
+        ssize_t n = ::read(fd_.get(), buf.data(), buf.size());
         if (n >= 0) return n;
         if (errno != EINTR) return -errno;
     }
@@ -121,7 +95,7 @@ ssize_t tun_device::read(std::span<std::uint8_t> buf) noexcept {
 
 ssize_t tun_device::write(std::span<const std::uint8_t> packet) noexcept {
     for (;;) {
-        ssize_t n = ::write(fd_, packet.data(), packet.size());
+        ssize_t n = ::write(fd_.get(), packet.data(), packet.size());
         if (n >= 0) return n;
         if (errno != EINTR) return -errno;
     }

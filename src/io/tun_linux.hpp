@@ -12,6 +12,8 @@
 // closes.  No IFF_VNET_HDR yet (offloads: later performance work).
 #pragma once
 
+#include "io/unique_fd.hpp"
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -48,19 +50,19 @@ class tun_device {
     // (TUNSETIFF): Device or resource busy" (another process has it).
     static result<tun_device, std::string> open(const std::string& name, unsigned mtu);
 
-    tun_device(tun_device&& other) noexcept;
-    tun_device& operator=(tun_device&& other) noexcept;
+    tun_device(tun_device&&) noexcept = default;
+    tun_device& operator=(tun_device&&) noexcept = default;
     tun_device(const tun_device&) = delete;
     tun_device& operator=(const tun_device&) = delete;
-    ~tun_device();
+    ~tun_device() = default;
 
     // -1 after release() or a move.
-    int fd() const noexcept { return fd_; }
+    int fd() const noexcept { return fd_.get(); }
     const std::string& name() const noexcept { return name_; }
     unsigned mtu() const noexcept { return mtu_; }
 
     // Gives up ownership (for an Asio descriptor that will close it).
-    int release() noexcept;
+    int release() noexcept { return fd_.release(); }
 
     // One packet per call.  Return the byte count, or -errno (-EAGAIN when
     // nothing is ready / the queue is full).  read() with a buffer smaller
@@ -72,7 +74,7 @@ class tun_device {
     tun_device(int fd, std::string name, unsigned mtu) noexcept
         : fd_(fd), name_(std::move(name)), mtu_(mtu) {}
 
-    int fd_ = -1;
+    unique_fd fd_;
     std::string name_;
     unsigned mtu_ = 0;
 };

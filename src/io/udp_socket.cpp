@@ -159,32 +159,6 @@ result<udp_socket, std::string> udp_socket::open(std::uint16_t port,
     return udp_socket(s.release(), v6, actual->port);
 }
 
-udp_socket::udp_socket(udp_socket&& other) noexcept
-    : fd_(other.fd_), v6_(other.v6_), port_(other.port_) {
-    other.fd_ = -1;
-}
-
-udp_socket& udp_socket::operator=(udp_socket&& other) noexcept {
-    if (this != &other) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = other.fd_;
-        v6_ = other.v6_;
-        port_ = other.port_;
-        other.fd_ = -1;
-    }
-    return *this;
-}
-
-udp_socket::~udp_socket() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
-int udp_socket::release() noexcept {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-}
-
 ssize_t udp_socket::recv(std::span<std::uint8_t> buf, udp_endpoint& from) noexcept {
     sockaddr_storage ss{};
     iovec iov{buf.data(), buf.size()};
@@ -195,7 +169,7 @@ ssize_t udp_socket::recv(std::span<std::uint8_t> buf, udp_endpoint& from) noexce
     msg.msg_iovlen = 1;
     ssize_t n;
     do {
-        n = ::recvmsg(fd_, &msg, 0);
+        n = ::recvmsg(fd_.get(), &msg, 0);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return -errno;
     if (msg.msg_flags & MSG_TRUNC) return -EMSGSIZE;
@@ -211,7 +185,7 @@ ssize_t udp_socket::send(std::span<const std::uint8_t> data, const udp_endpoint&
     if (len == 0) return -EAFNOSUPPORT;
     ssize_t n;
     do {
-        n = ::sendto(fd_, data.data(), data.size(), 0, as_sockaddr(ss), len);
+        n = ::sendto(fd_.get(), data.data(), data.size(), 0, as_sockaddr(ss), len);
     } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
 }
@@ -232,7 +206,7 @@ int udp_socket::recv_batch_impl(std::span<udp_message> msgs, std::span<mmsghdr> 
     }
     int n;
     do {
-        n = ::recvmmsg(fd_, headers.data(), static_cast<unsigned>(count), 0, nullptr);
+        n = ::recvmmsg(fd_.get(), headers.data(), static_cast<unsigned>(count), 0, nullptr);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return -errno;
     for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
@@ -270,7 +244,7 @@ int udp_socket::send_batch_impl(std::span<udp_message> msgs, std::span<mmsghdr> 
     }
     int n;
     do {
-        n = ::sendmmsg(fd_, headers.data(), static_cast<unsigned>(count), 0);
+        n = ::sendmmsg(fd_.get(), headers.data(), static_cast<unsigned>(count), 0);
     } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
 }

@@ -17,6 +17,8 @@
 // supported: there is no scope id.
 #pragma once
 
+#include "io/unique_fd.hpp"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -103,19 +105,19 @@ class udp_socket {
         std::uint16_t port, std::optional<ip_address> bind_address = std::nullopt,
         int buffer_bytes = udp_default_buffer_bytes);
 
-    udp_socket(udp_socket&& other) noexcept;
-    udp_socket& operator=(udp_socket&& other) noexcept;
+    udp_socket(udp_socket&&) noexcept = default;
+    udp_socket& operator=(udp_socket&&) noexcept = default;
     udp_socket(const udp_socket&) = delete;
     udp_socket& operator=(const udp_socket&) = delete;
-    ~udp_socket();
+    ~udp_socket() = default;
 
-    int fd() const noexcept { return fd_; }
+    int fd() const noexcept { return fd_.get(); }
     // Whether the socket is AF_INET6 (dual-stack unless bound to an address).
     bool is_v6() const noexcept { return v6_; }
     std::uint16_t local_port() const noexcept { return port_; }
 
     // Gives up ownership (for an Asio socket that will close it).
-    int release() noexcept;
+    int release() noexcept { return fd_.release(); }
 
     // One datagram: its size, or -errno.  A datagram larger than `buf` is
     // consumed and reported as -EMSGSIZE.
@@ -151,7 +153,7 @@ class udp_socket {
     int send_batch_impl(std::span<udp_message> msgs, std::span<mmsghdr> headers,
                         std::span<iovec> iov, std::span<sockaddr_storage> addrs) noexcept;
 
-    int fd_ = -1;
+    unique_fd fd_;
     bool v6_ = true;
     std::uint16_t port_ = 0;
 };
