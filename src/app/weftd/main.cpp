@@ -116,7 +116,8 @@ int main(int argc, char** argv) {
     }
     if (vm.count("help")) {
         std::cout << "usage: weftd -c DIR [-f] [-p PIDFILE] [-d LEVEL] [--check-config]\n\n" << opts
-                  << "\nsignals: TERM/INT stop cleanly, HUP and USR1 reload the node list\n";
+                  << "\nsignals: TERM/INT stop cleanly, HUP and USR1 reload the node list,\n"
+                     "         USR2 logs a status line per peer with every counter\n";
         return 0;
     }
     if (vm.count("version")) {
