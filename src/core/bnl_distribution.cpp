@@ -164,6 +164,9 @@ std::vector<exchange_task> bnl_distribution::due(time_point now) {
 
 bnl_distribution::time_point bnl_distribution::next_wakeup() const noexcept {
     time_point t = next_round_;
+    // At the limit nothing can start before an exchange ends (and done()
+    // is followed by another due()).
+    if (in_flight_ >= s_.max_concurrent) return t;
     for (const auto& [id, p] : peers_) {
         if (p.in_flight) continue;
         if (p.pull) return time_point::min();

@@ -89,7 +89,8 @@ public:
 
     // The exchanges to start now (each is then in flight until done()).
     std::vector<exchange_task> due(time_point now);
-    // When due() may next have something (or a pull round is due).
+    // When due() may next have something (or a pull round is due).  Call
+    // due() again after every done() as well.
     time_point next_wakeup() const noexcept;
 
     // The version the peer last announced, if it has greeted us.
