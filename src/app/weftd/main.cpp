@@ -1,16 +1,34 @@
 // weftd: the weft mesh VPN daemon.
 //   weftd -c DIR [-f] [-p PIDFILE] [-d LEVEL] [--check-config]
+//
+// As a service (scripts/init.d/weft, scripts/systemd/weft@.service):
+// without -f it daemonises (double fork, setsid, chdir("/"), umask 027, the
+// standard descriptors on /dev/null) and the first process exits only once
+// start-up succeeded, with status 1 and the reason on stderr if it did not.
+// Two daemons on one configuration are refused: the pidfile (-p) and the
+// configuration directory are flock()ed for the daemon's life.
+// Under systemd (-f, Type=notify) it sends READY=1 to $NOTIFY_SOCKET once
+// started and STOPPING=1 when it stops; the protocol is one datagram, so no
+// library is needed.  The start and stop lines themselves are the daemon's
+// ("weftd VERSION started: node ..., interface ...", "weftd stopped").
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <optional>
+#include <filesystem>
 #include <iostream>
+#include <optional>
+#include <string_view>
 
 #include "app/config.hpp"
 #include "app/daemon.hpp"
@@ -31,7 +49,10 @@ public:
             ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
             ::close(fd_);
             fd_ = -1;
-            throw std::runtime_error("another weftd holds " + path_ + (n > 0 ? " (pid " + std::string(buf, static_cast<std::size_t>(n)) + ")" : std::string()));
+            std::string pid(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+            while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+            throw std::runtime_error("another weftd holds " + path_ +
+                                     (pid.empty() ? std::string() : " (pid " + pid + ")"));
         }
     }
     void write_pid() {
@@ -51,6 +72,33 @@ private:
     int fd_ = -1;
 };
 
+// Holds an exclusive flock on the configuration directory for the daemon's
+// life, so a second weftd on the same configuration is refused whatever its
+// pidfile (or none, under systemd) before it touches the interface, the
+// port, the state or the node list.
+class config_lock {
+public:
+    explicit config_lock(const std::filesystem::path& dir) {
+        fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd_ < 0) throw std::runtime_error("cannot open " + dir.string() + ": " + std::strerror(errno));
+        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            const int err = errno;
+            ::close(fd_);
+            fd_ = -1;
+            if (err == EWOULDBLOCK) throw std::runtime_error("another weftd is running on " + dir.string());
+            throw std::runtime_error("cannot lock " + dir.string() + ": " + std::strerror(err));
+        }
+    }
+    ~config_lock() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    config_lock(const config_lock&) = delete;
+    config_lock& operator=(const config_lock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
 // Classic double fork: the daemon is no session leader, so it can never
 // acquire a controlling terminal.  The parent returns only once the child
 // reports that start-up succeeded (or why it failed), so init scripts see
@@ -65,7 +113,12 @@ int daemonise(int& report_fd) {
         std::string msg;
         char buf[512];
         ssize_t n;
-        while ((n = ::read(p[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<std::size_t>(n));
+        while ((n = ::read(p[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+            if (n > 0) msg.append(buf, static_cast<std::size_t>(n));
+        ::close(p[0]);
+        // Reap the intermediate child (it exits right after the second fork).
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
         if (msg == "ok") return 0;
         std::cerr << "weftd: " << (msg.empty() ? "daemon died during start-up" : msg) << '\n';
         std::_Exit(1);
@@ -86,6 +139,28 @@ int daemonise(int& report_fd) {
     }
     report_fd = p[1];
     return 1;
+}
+
+// systemd's readiness protocol: one datagram of "VAR=value" lines to the
+// AF_UNIX socket named by $NOTIFY_SOCKET (a path, or '@' for an abstract
+// name).  Unset or unusable: nothing is sent (not running under systemd, or
+// not as Type=notify).  Returns whether the datagram was sent.
+bool notify_systemd(std::string_view state) noexcept {
+    const char* path = std::getenv("NOTIFY_SOCKET");
+    if (!path || (path[0] != '/' && path[0] != '@')) return false;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::size_t len = std::strlen(path);
+    if (len < 2 || len >= sizeof addr.sun_path) return false;
+    std::memcpy(addr.sun_path, path, len);
+    if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
+    int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const auto addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
+    const ssize_t n = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+                               reinterpret_cast<const sockaddr*>(&addr), addr_len);
+    ::close(fd);
+    return n == static_cast<ssize_t>(state.size());
 }
 
 void report(int fd, const std::string& msg) {
@@ -152,14 +227,20 @@ int main(int argc, char** argv) {
         }
     }
     bool foreground = vm.count("foreground") > 0;
+    if (!foreground && config.log_target == "stderr")
+        std::cerr << "weftd: warning: log = stderr, but a daemon's stderr is /dev/null:"
+                     " use -f, syslog or a file\n";
     int report_fd = -1;
     try {
+        // The daemon runs in "/": a relative pidfile means the caller's directory.
+        std::optional<std::string> pid_path;
+        if (vm.count("pidfile"))
+            pid_path = std::filesystem::absolute(vm["pidfile"].as<std::string>()).lexically_normal().string();
         if (!foreground && daemonise(report_fd) == 0) return 0;  // the parent, after a good start
         std::optional<pidfile> pid;
-        if (vm.count("pidfile")) {
-            pid.emplace(vm["pidfile"].as<std::string>());
-            pid->write_pid();
-        }
+        if (pid_path) pid.emplace(*pid_path);  // first: its holder's pid is the better message
+        config_lock lock(config.dir);
+        if (pid) pid->write_pid();
         weft::io::logger log(config.log_target, config.log_level);
         weft::app::daemon d(config, log);
         try {
@@ -170,7 +251,11 @@ int main(int argc, char** argv) {
         }
         report(report_fd, "ok");
         report_fd = -1;
-        return d.run();
+        notify_systemd("READY=1\nSTATUS=running: node " + config.name + ", interface " + config.interface +
+                       "\nMAINPID=" + std::to_string(::getpid()) + "\n");
+        const int rc = d.run();
+        notify_systemd("STOPPING=1\n");
+        return rc;
     } catch (const std::exception& e) {
         if (report_fd >= 0) {
             report(report_fd, e.what());
