@@ -1,8 +1,9 @@
 // The negotiation service: one TCP listener on the node's port, TLS 1.3 with
 // both certificates checked against the CA and the current node list, and
-// the exchange of src/wire/NEGOTIATION.md.  It owns every pair's negotiated
-// state (persisted through state_store before it is confirmed) and hands it
-// to the data plane.
+// the exchanges of src/wire/NEGOTIATION.md: negotiations (it owns every
+// pair's negotiated state, persisted through state_store before it is
+// confirmed, and hands it to the data plane) and node-list exchanges (it
+// moves signed lists as raw bytes; it never parses or trusts them).
 //
 // Threading: everything runs on the one io_context thread given to it; no
 // locks.  Every connection is one coroutine, watched by a deadline.
@@ -49,6 +50,8 @@ struct negotiation_settings {
     std::chrono::seconds rekey_grace{30};
     std::chrono::milliseconds retry_min{1'000};
     std::chrono::milliseconds retry_max{60'000};
+    std::size_t max_list_exchanges = 4;              // node-list exchanges we dial at once
+    std::chrono::milliseconds list_timeout{20'000};  // a whole node-list exchange
 };
 
 class negotiation_service {
@@ -93,10 +96,42 @@ public:
     // A node left the list: forget its keys, in memory and on disk.
     void forget(std::uint32_t peer_id);
 
+    // Called once a negotiation has persisted its new keys, just before it
+    // sends CONFIRM: from then on the peer may send under them.
+    std::function<void(const pair_state&)> on_persisted;
     // Called after a negotiation completed (both sides confirmed).
     std::function<void(const pair_state&)> on_established;
-    // Called for every authenticated HELLO: the peer's node-list version.
+    // Called for every authenticated HELLO of either purpose: the peer's
+    // node-list version (as announced: unverified).
     std::function<void(std::uint32_t peer_id, std::uint64_t bnl_version)> on_peer_hello;
+
+    // ---- node-list exchange (NEGOTIATION.md, "Node-list exchange") ----
+    // The signed list this node serves (its exact file bytes); its version is
+    // the one of the node list in force (`bnl`), so the daemon sets both
+    // together whenever its list changes.  Serving reads whatever is current
+    // at the moment of the answer; unset or null: nothing is served.
+    std::function<std::shared_ptr<const std::string>()> bnl_bytes;
+    // A peer sent us a list (non-empty BNL_DATA, in either role); raw and
+    // unverified: the daemon checks signature, network, version and syntax.
+    // Called on the io thread.
+    std::function<void(std::uint32_t peer_id, std::string bytes)> on_bnl_received;
+
+    enum class exchange_outcome {
+        received,          // we held the lower version, asked, and got a list (passed to on_bnl_received)
+        sent,              // we held the higher version and answered with our list
+        equal,             // nothing to move: same versions, or asked for a version we do not exceed
+        peer_had_nothing,  // we asked and the peer answered with an empty BNL_DATA
+        failed,            // connect, TLS, identity, protocol or timeout failure (logged); also on stop()
+        busy,              // max_list_exchanges already in flight: not tried
+    };
+    // Dials `peer_id` (its BNL endpoint and port) for one node-list exchange
+    // bounded by list_timeout.  `done` is called exactly once, on the io
+    // thread: busy (max_list_exchanges in flight) and failed after stop() are
+    // reported before exchange_bnl returns, every other outcome later (never
+    // from within the call); stop() reports failed for the ones in flight.
+    // Destroying the service drops the callbacks not yet called.
+    void exchange_bnl(std::uint32_t peer_id, std::function<void(exchange_outcome)> done);
+    std::size_t exchanges_in_flight() const noexcept { return exchanges_.size(); }
 
     struct counters {
         std::uint64_t accepted = 0;        // TCP connections taken
@@ -107,6 +142,9 @@ public:
         std::uint64_t negotiated = 0;      // completed, either role
         std::uint64_t failed = 0;          // authenticated but did not complete
         std::uint64_t collisions = 0;      // simultaneous negotiations resolved
+        std::uint64_t lists_served = 0;    // non-empty BNL_DATA sent, either role
+        std::uint64_t lists_received = 0;  // non-empty BNL_DATA received (handed to on_bnl_received)
+        std::uint64_t list_exchange_failed = 0;  // node-list exchanges that did not complete, either role
     };
     const counters& stats() const noexcept { return stats_; }
     std::size_t open_connections() const noexcept;
@@ -116,6 +154,7 @@ public:
 private:
     struct connection;
     struct flight;
+    struct exchange;
     enum class role { dialler, listener };
 
     boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
@@ -124,6 +163,17 @@ private:
     boost::asio::awaitable<void> serve(std::shared_ptr<connection> c);
     boost::asio::awaitable<bool> negotiate(std::shared_ptr<connection> c, const bnl_node& peer, role r,
                                            std::shared_ptr<flight> f);
+    // TCP connect, TLS and the identity checks towards `node`; empty on
+    // success, else why not (the failure is counted, not logged).
+    boost::asio::awaitable<std::string> open_to(std::shared_ptr<connection> c, const bnl_node& node,
+                                                const bnl_index& bnl);
+    // HELLO id check: false (logged, counted) when `hello` claims another node.
+    bool hello_matches(const connection& c, const bnl_node& peer, std::uint32_t claimed_id);
+    boost::asio::awaitable<void> dial_list(std::shared_ptr<exchange> ex);
+    // The exchange after both HELLOs; failures are logged here, counted by the caller.
+    boost::asio::awaitable<exchange_outcome> list_exchange(std::shared_ptr<connection> c, std::uint32_t peer_id,
+                                                           std::uint64_t mine, std::uint64_t theirs);
+    void finish(const std::shared_ptr<exchange>& ex, exchange_outcome outcome);
     boost::asio::awaitable<void> tick_loop();
     void tick();
     void load_pairs();
@@ -144,6 +194,7 @@ private:
     std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
     std::list<std::weak_ptr<connection>> connections_;  // oldest first
     std::unordered_map<std::uint32_t, std::shared_ptr<flight>> flights_;
+    std::list<std::shared_ptr<exchange>> exchanges_;  // dialled node-list exchanges not yet finished
     std::unordered_map<std::uint32_t, pair_state> pairs_;
     struct retry_state {
         clock::time_point next_attempt{};
@@ -157,5 +208,8 @@ private:
     // Cleared on destruction so coroutines still queued can tell.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
+
+// "received", "sent", "equal", "peer had nothing", "failed", "busy".
+const char* to_string(negotiation_service::exchange_outcome o) noexcept;
 
 }  // namespace weft::io

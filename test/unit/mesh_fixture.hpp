@@ -108,6 +108,10 @@ struct node {
     std::unique_ptr<io::logger> log;
     std::optional<io::state_store> store;
     std::unique_ptr<io::negotiation_service> svc;
+    // The node's own list and its file bytes (node-list exchange tests);
+    // null: the mesh's shared list, and nothing to serve.
+    std::shared_ptr<const bnl_index> own_bnl;
+    std::shared_ptr<const std::string> own_bytes;
     std::string log_text() const { return slurp(log_path); }
 };
 
@@ -144,6 +148,14 @@ struct mesh {
         list = std::move(l);
         bnl = std::make_shared<const bnl_index>(list);
     }
+    // Gives `n` its own copy of the mesh's list at `version`, served as
+    // `bytes` (which stand for the signed file: the service never parses them).
+    void give_list(node& n, std::uint64_t version, std::string bytes) {
+        bnl_list l = list;
+        l.version = version;
+        n.own_bnl = std::make_shared<const bnl_index>(l);
+        n.own_bytes = std::make_shared<const std::string>(std::move(bytes));
+    }
 
     void start(node& n) {
         auto t = io::tls_context::load(n.files);
@@ -153,8 +165,9 @@ struct mesh {
         auto st = io::state_store::open(n.state_dir, n.id);
         BOOST_REQUIRE_MESSAGE(st.has_value(), (st ? "" : st.error()));
         n.store.emplace(std::move(st).value());
-        n.svc = std::make_unique<io::negotiation_service>(io, n.settings, *n.tls, n.id,
-                                                          [this] { return bnl; }, *n.store, *n.log);
+        n.svc = std::make_unique<io::negotiation_service>(
+            io, n.settings, *n.tls, n.id, [this, &n] { return n.own_bnl ? n.own_bnl : bnl; }, *n.store, *n.log);
+        n.svc->bnl_bytes = [&n] { return n.own_bytes; };
         BOOST_REQUIRE(!n.svc->start());
     }
     void start_all() {
