@@ -55,7 +55,7 @@ std::string check_config(const weft_config& cfg) {
 }
 
 daemon::daemon(weft_config cfg, io::logger& log)
-    : cfg_(std::move(cfg)), log_(log), signals_(io_), tick_(io_) {}
+    : cfg_(std::move(cfg)), log_(log), signals_(io_), tick_(io_), dist_timer_(io_) {}
 
 daemon::~daemon() = default;
 
@@ -111,6 +111,10 @@ void daemon::start() {
     ns.rekey_grace = cfg_.rekey_grace;
     neg_ = std::make_unique<io::negotiation_service>(io_, ns, *tls_, self_id_, [this] { return bnl_; }, *store_, log_);
     neg_->on_established = [this](const pair_state& st) { established(st); };
+    neg_->on_persisted = [this](const pair_state& st) {
+        if (dp_) dp_->accept_epoch(st, now());
+    };
+    start_distribution();
     if (auto ec = neg_->start()) {
         // No dual-stack listener (IPv6 disabled): fall back to IPv4 any.
         if (cfg_.listen) throw std::runtime_error("cannot listen on port " + std::to_string(port) + ": " + ec.message());
@@ -118,6 +122,10 @@ void daemon::start() {
         ns.listen = {{asio::ip::address_v4::any(), port}};
         neg_ = std::make_unique<io::negotiation_service>(io_, ns, *tls_, self_id_, [this] { return bnl_; }, *store_, log_);
         neg_->on_established = [this](const pair_state& st) { established(st); };
+        neg_->on_persisted = [this](const pair_state& st) {
+            if (dp_) dp_->accept_epoch(st, now());
+        };
+        start_distribution();
         if (auto ec2 = neg_->start()) throw std::runtime_error("cannot listen on port " + std::to_string(port) + ": " + ec2.message());
     }
 
@@ -137,6 +145,8 @@ void daemon::start() {
     if (cfg_.hooks.up) hooks_->run("up", *cfg_.hooks.up, io::interface_hook_env(tun_->name()));
     subnet_hooks(nullptr, *bnl_);
 
+    start_control();
+    started_at_ = now();
     log_.notice("weftd {} started: node {} (id {}), network {}, node list version {}, interface {}, port {}",
                 WEFT_VERSION, cfg_.name, self_id_, bnl_->list().network, bnl_->list().version, tun_->name(), port);
     neg_->request_missing(std::chrono::milliseconds(std::min<std::size_t>(bnl_->list().nodes.size() * 50, 10'000)));
@@ -189,6 +199,7 @@ int daemon::run() {
     spawn(tun_loop());
     spawn(udp_loop());
     spawn(tick_loop());
+    spawn(distribution_loop());
     io_.run();
     shutdown();
     return exit_code_;
@@ -208,7 +219,11 @@ awaitable<void> daemon::signal_loop() {
             log_status();
             continue;
         }
-        reload_bnl(sig == SIGHUP ? "SIGHUP" : "SIGUSR1");
+        if (sig == SIGHUP) {
+            reload_bnl("SIGHUP");
+        } else {
+            if (!reload_bnl("SIGUSR1").refused) push_bnl("SIGUSR1");
+        }
     }
 }
 
@@ -230,6 +245,7 @@ awaitable<void> daemon::tun_loop() {
 }
 
 void daemon::handle_outbound(std::size_t len) {
+    if (excluded_) return;  // not in the list in force: carry nothing
     auto r = dp_->outbound(tun_buf_, len, now());
     send_result(r, tun_buf_, len, false);
 }
@@ -316,6 +332,7 @@ awaitable<void> daemon::udp_loop() {
                 if (n == -EAGAIN) break;
                 continue;
             }
+            if (excluded_) continue;
             auto r = dp_->inbound(std::span(udp_buf_).first(static_cast<std::size_t>(n)), to_peer(from), now());
             if (r.endpoint_moved) log_.info("peer id {} now at {}", r.peer, io::to_string(from));
             if (r.what == data_plane::action::to_tun) {
@@ -351,81 +368,6 @@ awaitable<void> daemon::tick_loop() {
                 if (r.what == data_plane::action::send) udp_->send(r.out, to_udp(r.endpoint));
             }
         }
-    }
-}
-
-bool daemon::reload_bnl(const char* why) {
-    std::string bytes;
-    if (auto ec = io::read_file_bounded(cfg_.bnl, bnl_max_file_bytes, bytes)) {
-        log_.warning("{}: cannot read node list {}: {}", why, cfg_.bnl.string(), ec.message());
-        return false;
-    }
-    auto v = verify_bnl(std::move(bytes), trusted_);
-    if (!v) {
-        log_.warning("{}: node list {} refused: {}", why, cfg_.bnl.string(), to_string(v.error()));
-        return false;
-    }
-    auto d = decide_replacement(*bnl_file_, *v);
-    if (d != bnl_decision::accept) {
-        (d == bnl_decision::same ? log_.info("{}: node list unchanged (version {})", why, v->list.version)
-                                 : log_.warning("{}: node list {} refused: {}", why, cfg_.bnl.string(),
-                                                explain(d, *bnl_file_, *v)));
-        return false;
-    }
-    auto next = std::make_shared<const bnl_index>(v->list);
-    if (!next->by_name(cfg_.name)) {
-        log_.error("{}: this node ({}) is not in node list version {}: it carries no traffic now", why, cfg_.name,
-                   v->list.version);
-    }
-    auto prev = bnl_;
-    bnl_file_ = std::make_shared<const verified_bnl>(std::move(v).value());
-    bnl_ = next;
-    apply_bnl(next, prev);
-    log_.notice("{}: node list version {} applied ({} nodes)", why, bnl_->list().version, bnl_->list().nodes.size());
-    return true;
-}
-
-void daemon::apply_bnl(std::shared_ptr<const bnl_index> next, const std::shared_ptr<const bnl_index>& prev) {
-    // A node that left, or whose id now names another node, or whose pin
-    // changed, is removed: its keys and state go at once.
-    for (const auto& n : prev->list().nodes) {
-        if (n.id == self_id_) continue;
-        const bnl_node* now_ = next->by_id(n.id);
-        if (!now_ || now_->name != n.name || now_->pin != n.pin) {
-            log_.notice("node {} (id {}) removed or changed identity: its tunnel and keys are gone", n.name, n.id);
-            neg_->forget(n.id);
-        }
-    }
-    dp_->set_nodes(next);
-    subnet_hooks(prev.get(), *next);
-}
-
-// subnet-up/subnet-down for what changed between two lists (before == null:
-// everything is new); my-subnet-up for this node's own subnets.
-void daemon::subnet_hooks(const bnl_index* before, const bnl_index& after) {
-    using key = std::tuple<std::uint32_t, std::string, std::string>;  // id, name, subnet
-    auto collect = [](const bnl_index& b) {
-        std::map<key, std::pair<const bnl_node*, ip_prefix>> out;
-        for (const auto& n : b.list().nodes)
-            for (const auto& s : n.subnets) out[{n.id, n.name, to_string(s)}] = {&n, s};
-        return out;
-    };
-    auto after_set = collect(after);
-    decltype(after_set) before_set;
-    if (before) before_set = collect(*before);
-    for (const auto& [k, v] : before_set) {
-        if (after_set.count(k)) continue;
-        const auto& hook = v.first->id == self_id_ ? cfg_.hooks.my_subnet_down : cfg_.hooks.subnet_down;
-        if (hook)
-            hooks_->run(v.first->id == self_id_ ? "my-subnet-down" : "subnet-down", *hook,
-                        io::subnet_hook_env(tun_->name(), v.second, v.first->name, v.first->id));
-    }
-    for (const auto& [k, v] : after_set) {
-        if (before_set.count(k)) continue;
-        const auto& hook = v.first->id == self_id_ ? cfg_.hooks.my_subnet_up : cfg_.hooks.subnet_up;
-        if (hook)
-            hooks_->run(v.first->id == self_id_ ? "my-subnet-up" : "subnet-up", *hook,
-                        io::subnet_hook_env(tun_->name(), v.second, v.first->name, v.first->id));
     }
 }
 
@@ -465,6 +407,7 @@ void daemon::shutdown() {
             if (ec) log_.error("cannot save state for {}: {}", p.name, ec.message());
         }
     }
+    if (control_) control_->stop();
     if (neg_) neg_->stop();
     if (hooks_ && cfg_.hooks.down && tun_)
         hooks_->run_sync("down", *cfg_.hooks.down, io::interface_hook_env(tun_->name()), cfg_.hook_timeout);

@@ -14,8 +14,11 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "app/status.hpp"
+#include "core/bnl_distribution.hpp"
 #include "core/bnl_index.hpp"
 #include "core/data_plane.hpp"
+#include "io/control_server.hpp"
 #include "io/hooks.hpp"
 #include "io/log.hpp"
 #include "io/negotiation_service.hpp"
@@ -25,6 +28,13 @@
 #include "io/udp_socket.hpp"
 
 namespace weft::app {
+
+// What a reload from disk did, for weftctl.
+struct bnl_load {
+    bool applied = false;
+    bool refused = false;  // unreadable, unverifiable or not acceptable (older, conflicting, other network)
+    std::string message;
+};
 
 // --check-config: everything start() checks that needs no privileges and
 // changes nothing (node list signature and own entry, certificate, key and
@@ -56,9 +66,21 @@ private:
     void established(const pair_state& st);
     void drain(std::uint32_t peer);
     void install_restored();
-    bool reload_bnl(const char* why);
+    // The node list (daemon_bnl.cpp).
+    bnl_load reload_bnl(const char* why);
+    void push_bnl(const char* why);
+    void bnl_received(std::uint32_t peer, std::string bytes);
+    void adopt_bnl(verified_bnl v, const char* why);
     void apply_bnl(std::shared_ptr<const bnl_index> next, const std::shared_ptr<const bnl_index>& prev);
     void subnet_hooks(const bnl_index* before, const bnl_index& after);
+    void start_distribution();
+    // The control socket (daemon_control.cpp).
+    void start_control();
+    nlohmann::json handle_control(const control_request& r);
+    node_status collect_status() const;
+    void kick_distribution();
+    void run_exchanges();
+    boost::asio::awaitable<void> distribution_loop();
     void shutdown();
     void log_status();
     std::int64_t now() const;
@@ -78,9 +100,17 @@ private:
     std::unique_ptr<io::negotiation_service> neg_;
     std::unique_ptr<data_plane> dp_;
     std::unique_ptr<io::hook_runner> hooks_;
+    std::unique_ptr<io::control_server> control_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer tick_;
     std::vector<std::uint8_t> tun_buf_, udp_buf_, drain_buf_;
+    std::shared_ptr<const std::string> bnl_bytes_;  // the signed list in force, as served to peers
+    std::unique_ptr<bnl_distribution> dist_;
+    boost::asio::steady_timer dist_timer_;
+    std::uint64_t lists_refused_ = 0;
+    // This node is not in the list in force: it carries no traffic.
+    bool excluded_ = false;
+    std::int64_t started_at_ = 0;
     bool stopping_ = false;
     int exit_code_ = 0;
 };

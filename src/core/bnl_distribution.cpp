@@ -103,7 +103,7 @@ void bnl_distribution::done(std::uint32_t peer, exchange_result r, time_point no
                 p.pull_reason = p.running;
             }
             return;
-        case exchange_result::ok:
+        case exchange_result::completed:
             // One exchange settles both directions: the lower version asked.
             if (p.running == exchange_reason::push) p.push = false;
             return;

@@ -58,7 +58,7 @@ struct exchange_task {
 
 // What became of an exchange the daemon started.
 enum class exchange_result {
-    ok,      // completed (whatever was sent or received)
+    completed,  // whatever was sent or received
     failed,  // could not reach the peer, or it broke off
     busy,    // not started: the transport had no free slot; try again later
 };

@@ -56,16 +56,8 @@ bool data_plane::install(const pair_state& st, bool accept_rx, bool restored, st
     auto alg = crypto::aead_algorithm_from_id(cur.cipher);
     if (!alg) return false;
 
-    auto make_rx = [&](const pair_keyset& ks, std::int64_t valid_until) -> std::optional<rx_key> {
-        auto ks_alg = alg_of(ks.cipher);
-        if (!ks_alg) return std::nullopt;
-        auto a = crypto::aead_key::create(*ks_alg, ks.rx_key.span());
-        if (!a) return std::nullopt;
-        rx_key k{ks.epoch, std::move(a).value(), {}, {}, valid_until, accept_rx};
-        std::copy(ks.rx_salt.span().begin(), ks.rx_salt.span().end(), k.salt.begin());
-        // rx_highwater is "frames seen up to": highest counter + 1, 0 = none.
-        if (st.clean_shutdown && ks.rx_highwater > 0) k.window.reset(ks.rx_highwater - 1);
-        return k;
+    auto make_rx = [&](const pair_keyset& ks, std::int64_t valid_until) {
+        return make_rx_key(st, ks, valid_until, accept_rx);
     };
 
     // Receive side: keep the live window of an epoch we already hold, so a
@@ -100,6 +92,41 @@ bool data_plane::install(const pair_state& st, bool accept_rx, bool restored, st
     }
     p.rx_current = std::move(rx_cur);
     p.rx_previous = std::move(rx_prev);
+    return true;
+}
+
+std::optional<data_plane::rx_key> data_plane::make_rx_key(const pair_state& st, const pair_keyset& ks,
+                                                          std::int64_t valid_until, bool accepting) {
+    auto ks_alg = alg_of(ks.cipher);
+    if (!ks_alg) return std::nullopt;
+    auto a = crypto::aead_key::create(*ks_alg, ks.rx_key.span());
+    if (!a) return std::nullopt;
+    rx_key k{ks.epoch, std::move(a).value(), {}, {}, valid_until, accepting};
+    std::copy(ks.rx_salt.span().begin(), ks.rx_salt.span().end(), k.salt.begin());
+    // rx_highwater is "frames seen up to": highest counter + 1, 0 = none.
+    if (st.clean_shutdown && ks.rx_highwater > 0) k.window.reset(ks.rx_highwater - 1);
+    return k;
+}
+
+bool data_plane::accept_epoch(const pair_state& st, std::int64_t now) {
+    auto it = peers_.find(st.peer_id);
+    if (it == peers_.end() || !st.current || st.self_id != settings_.self_id || st.peer_name != it->second.name)
+        return false;
+    peer& p = it->second;
+    if (p.rx_current && p.rx_current->epoch == st.current->epoch) return true;
+    auto rx = make_rx_key(st, *st.current, 0, true);
+    if (!rx) return false;
+    if (p.rx_current) {
+        // The epoch in use so far stays accepted as the previous one, for
+        // as long as the new state says (the grace period), or until the
+        // full install() replaces it.
+        if (st.previous && st.previous->epoch == p.rx_current->epoch)
+            p.rx_current->valid_until = st.previous->valid_until;
+        else if (p.rx_current->valid_until == 0 || p.rx_current->valid_until > now)
+            p.rx_current->valid_until = now;
+        p.rx_previous = std::move(p.rx_current);
+    }
+    p.rx_current = std::move(rx);
     return true;
 }
 

@@ -69,6 +69,12 @@ public:
     // `restored`: loaded from disk at start; the previous epoch is then not
     // installed (its replay window was not saved, so its frames could replay).
     bool install(const pair_state& st, bool accept_rx, bool restored, std::int64_t now);
+    // A negotiation has persisted a new epoch but not yet heard the peer's
+    // CONFIRM: frames under it are accepted from now on (the peer may start
+    // sending as soon as it hears our CONFIRM), while sending stays on the
+    // old epoch until install().  The epoch received so far becomes the
+    // previous one.  Returns false as install() does.
+    bool accept_epoch(const pair_state& st, std::int64_t now);
     // The sender reserved counters up to `reserved` on disk.
     void set_reservation(std::uint32_t peer, std::uint64_t reserved) noexcept;
     // What must go to disk at a clean stop: next counter and highest
@@ -164,6 +170,8 @@ private:
     result unreachable(std::span<std::uint8_t> buf, std::size_t len, std::int64_t now);
     rx_key* rx_for(peer& p, std::uint8_t epoch_low, std::int64_t now) noexcept;
     static std::optional<crypto::aead_algorithm> alg_of(std::uint8_t cipher) noexcept;
+    static std::optional<rx_key> make_rx_key(const pair_state& st, const pair_keyset& ks, std::int64_t valid_until,
+                                             bool accepting);
 
     settings settings_;
     std::shared_ptr<const bnl_index> bnl_;

@@ -53,7 +53,7 @@ BOOST_AUTO_TEST_CASE(pull_rounds_rotate_through_every_peer_with_jitter_in_bounds
         for (const auto& t : tasks) {
             BOOST_TEST((t.reason == exchange_reason::pull_round));
             asked.insert(t.peer);
-            d.done(t.peer, exchange_result::ok, now);
+            d.done(t.peer, exchange_result::completed, now);
         }
         if (round > 0) {
             BOOST_TEST((now - last_round >= 7500ms));
@@ -80,13 +80,13 @@ BOOST_AUTO_TEST_CASE(push_goes_to_every_peer_but_the_sender_once_per_version) {
     auto pushed = peers_of(tasks, exchange_reason::push);
     BOOST_TEST(pushed.size() == 3u);  // max_concurrent
     BOOST_TEST(!pushed.count(3));
-    for (auto id : pushed) d.done(id, exchange_result::ok, t0);
+    for (auto id : pushed) d.done(id, exchange_result::completed, t0);
     tasks = d.due(t0);
     auto rest = peers_of(tasks, exchange_reason::push);
     std::set<std::uint32_t> all = pushed;
     all.insert(rest.begin(), rest.end());
     BOOST_TEST((all == std::set<std::uint32_t>{2, 4, 5}));
-    for (auto id : rest) d.done(id, exchange_result::ok, t0);
+    for (auto id : rest) d.done(id, exchange_result::completed, t0);
     for (auto id : ids) BOOST_TEST(!d.push_pending(id));
     // The same version coming back from another peer is not pushed again.
     BOOST_TEST(!d.push(t0 + 1s, 2u));
@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(an_announced_newer_version_pulls_at_once_but_rate_limited_p
     auto tasks = d.due(t0);
     BOOST_TEST_REQUIRE(tasks.size() == 1u);
     BOOST_TEST((tasks[0] == exchange_task{2, exchange_reason::pull_announced}));
-    d.done(2, exchange_result::ok, t0);
+    d.done(2, exchange_result::completed, t0);
     // It keeps claiming a newer version (a liar, or its list did not verify):
     // at most one pull per interval.
     for (int i = 1; i < 50; ++i) {
@@ -208,7 +208,7 @@ BOOST_AUTO_TEST_CASE(a_push_in_flight_serves_a_wanted_pull_from_the_same_peer) {
     d.peer_announced(2, 3, t0);
     auto tasks = d.due(t0);
     BOOST_TEST(tasks.size() == 1u);
-    d.done(2, exchange_result::ok, t0);
+    d.done(2, exchange_result::completed, t0);
     BOOST_TEST(d.due(t0 + 1h).empty());
 }
 

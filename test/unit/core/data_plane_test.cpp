@@ -315,6 +315,40 @@ BOOST_AUTO_TEST_CASE(previous_epoch_is_accepted_only_during_its_grace) {
     BOOST_TEST((f.b.inbound(old3, f.a_ep, 200).reason == frame_drop::no_key));  // grace over
 }
 
+// The race a fast rekey exposed: the peer hears our CONFIRM and sends under
+// the new epoch before its CONFIRM reaches us.  Once persisted, the new
+// epoch is accepted; we keep sending under the old one until install().
+BOOST_AUTO_TEST_CASE(a_persisted_epoch_is_accepted_before_the_peers_confirm) {
+    pair_fixture f;
+    auto p = ipv4_packet("198.19.1.5", "198.19.2.9", 10);
+    auto old1 = f.seal(p, f.a);
+    // alpha completes epoch 2 first and sends under it at once.
+    auto a2 = make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 2, 11);
+    a2.previous = make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 1, 7).current->clone();
+    a2.previous->valid_until = 130;
+    BOOST_REQUIRE(f.a.install(a2, true, false, 100));
+    f.a.set_reservation(2, 1u << 20);
+    auto new1 = f.seal(p, f.a);
+    BOOST_TEST((f.b.inbound(new1, f.a_ep, 100).reason == frame_drop::no_key));  // beta has not persisted yet
+    // beta persisted epoch 2 and sent CONFIRM; alpha's CONFIRM is on its way.
+    auto b2 = make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 2, 11);
+    b2.previous = make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 1, 7).current->clone();
+    b2.previous->valid_until = 130;
+    BOOST_REQUIRE(f.b.accept_epoch(b2, 100));
+    auto new2 = f.seal(p, f.a);
+    BOOST_TEST(delivered(f.b.inbound(new2, f.a_ep, 100), p));
+    BOOST_TEST(delivered(f.b.inbound(old1, f.a_ep, 100), p));  // the old epoch: still accepted, in grace
+    // beta still sends under epoch 1, which alpha accepts as its previous.
+    auto back = f.seal(ipv4_packet("198.19.2.9", "198.19.1.5", 10), f.b);
+    BOOST_TEST(back[1] == 1u);  // epoch byte: see FRAME.md
+    // The full install keeps the window of epoch 2 (no replay reopened).
+    BOOST_REQUIRE(f.b.install(b2, true, false, 101));
+    BOOST_TEST((f.b.inbound(new2, f.a_ep, 101).reason == frame_drop::replay));
+    // Unknown peer or foreign state: refused.
+    auto stranger = make_state(2, 9, cipher_id::aes_256_gcm, 0, 0, 3, 1);
+    BOOST_TEST(!f.b.accept_epoch(stranger, 101));
+}
+
 BOOST_AUTO_TEST_CASE(roaming_only_on_authenticated_new_frames) {
     pair_fixture f;
     auto p = ipv4_packet("198.19.1.5", "198.19.2.9", 10);
