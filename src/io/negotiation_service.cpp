@@ -1,82 +1,34 @@
+// The negotiation service's listener, connections and negotiations.  The
+// node-list exchanges, over the same connections, are in
+// node_list_exchange.cpp; what both share is in negotiation_internal.hpp.
 #include "io/negotiation_service.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <ctime>
 #include <random>
 
-#include "base/endian.hpp"
 #include "base/hex.hpp"
 #include "core/key_schedule.hpp"
+#include "io/negotiation_internal.hpp"
 
 namespace weft::io {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using asio::awaitable;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using negotiation_internal::endpoint_of;
+using negotiation_internal::endpoint_text;
+using negotiation_internal::read_message;
+using negotiation_internal::use_tuple;
+using negotiation_internal::write_message;
 
 namespace {
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-std::string endpoint_text(const tcp::endpoint& e) {
-    auto a = e.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
-}
-
-tcp::endpoint endpoint_of(const bnl_node& n) {
-    const ip_address& a = n.endpoint();
-    if (a.family == ip_family::v4) {
-        asio::ip::address_v4::bytes_type b{};
-        std::copy_n(a.bytes.begin(), 4, b.begin());
-        return {asio::ip::address_v4(b), n.port};
-    }
-    asio::ip::address_v6::bytes_type b{};
-    std::copy_n(a.bytes.begin(), 16, b.begin());
-    return {asio::ip::address_v6(b), n.port};
-}
-
 }  // namespace
-
-// One TCP+TLS connection.  The watchdog closes it when `deadline` passes;
-// whoever reads or writes moves the deadline with touch().
-struct negotiation_service::connection {
-    connection(asio::any_io_executor ex, asio::ssl::context& ctx)
-        : stream(tcp::socket(ex), ctx), timer(ex) {}
-    asio::ssl::stream<tcp::socket> stream;
-    asio::steady_timer timer;
-    clock::time_point started = clock::now();
-    clock::time_point deadline;
-    bool authenticated = false;
-    bool closed = false;
-    bool timed_out = false;
-    // A node-list exchange has one deadline for the whole connection, which
-    // reading messages does not move (touch() leaves it alone).
-    bool fixed_deadline = false;
-    std::string who;  // remote address, then the peer's name once known
-
-    void fix_deadline(clock::time_point at) noexcept {
-        deadline = at;
-        fixed_deadline = true;
-        timer.cancel();  // the watchdog re-arms for the new deadline
-    }
-
-    void close() noexcept {
-        if (closed) return;
-        closed = true;
-        boost::system::error_code ec;
-        stream.lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
-        stream.lowest_layer().close(ec);
-        timer.cancel();
-    }
-};
 
 // A negotiation in progress with one peer, in either role.
 struct negotiation_service::flight {
@@ -84,26 +36,6 @@ struct negotiation_service::flight {
     bool abandoned = false;  // lost a collision: must not persist or complete
     std::weak_ptr<connection> conn;
 };
-
-// A node-list exchange we dialled.  `done` is emptied when it is called.
-struct negotiation_service::exchange {
-    std::uint32_t peer_id = 0;
-    std::function<void(exchange_outcome)> done;
-    std::weak_ptr<connection> conn;
-};
-
-const char* to_string(negotiation_service::exchange_outcome o) noexcept {
-    using eo = negotiation_service::exchange_outcome;
-    switch (o) {
-        case eo::received: return "received";
-        case eo::sent: return "sent";
-        case eo::equal: return "equal";
-        case eo::peer_had_nothing: return "peer had nothing";
-        case eo::failed: return "failed";
-        case eo::busy: return "busy";
-    }
-    return "unknown";
-}
 
 negotiation_service::negotiation_service(asio::io_context& io, negotiation_settings settings, tls_context& tls,
                                          std::uint32_t self_id, bnl_source bnl, state_store& store, logger& log)
@@ -400,109 +332,6 @@ void negotiation_service::admit(tcp::socket socket) {
     spawn(serve(c));
 }
 
-namespace {
-
-// Deadline for the next message: the idle timeout, within the session's.
-void touch(auto& c, const negotiation_settings& s) {
-    if (c.fixed_deadline) return;
-    c.deadline = std::min(negotiation_service::clock::now() + s.idle_timeout, c.started + s.session_timeout);
-}
-
-template <class Conn>
-awaitable<result<message, std::string>> read_message(Conn& c, const negotiation_settings& s) {
-    std::array<std::uint8_t, msg_header_size> header{};
-    auto [ec, n] = co_await asio::async_read(c.stream, asio::buffer(header), use_tuple);
-    if (ec) co_return unexpected{c.timed_out ? std::string("timed out") : ec.message()};
-    auto h = decode_header(header);
-    if (!h) co_return unexpected{h.error().message};
-    std::vector<std::uint8_t> body(h->length);
-    if (!body.empty()) {
-        auto [ec2, n2] = co_await asio::async_read(c.stream, asio::buffer(body), use_tuple);
-        if (ec2) co_return unexpected{c.timed_out ? std::string("timed out") : ec2.message()};
-    }
-    touch(c, s);
-    auto m = decode_body(h->type, body);
-    if (!m) co_return unexpected{m.error().message};
-    co_return std::move(m).value();
-}
-
-template <class Conn>
-awaitable<bool> write_message(Conn& c, const message& m) {
-    auto bytes = encode(m);
-    auto [ec, n] = co_await asio::async_write(c.stream, asio::buffer(bytes), use_tuple);
-    co_return !ec;
-}
-
-// Why a node-list message could not be read: a transport or codec failure
-// (`text`), or a well-formed header of a type not allowed at this point
-// (`type`; its body is never read).
-struct list_read_error {
-    std::string text;
-    std::optional<msg_type> type;
-};
-
-// Reads one message of type `want` (or an ERROR).  Any other type is refused
-// from its header alone, so an unasked BNL_DATA costs 5 bytes, not 16 MiB.
-// BNL_DATA (whose body is the list, see NEGOTIATION.md) is read straight into
-// the string handed up: one buffer, filled once.
-template <class Conn>
-awaitable<result<message, list_read_error>> read_list_message(Conn& c, const negotiation_settings& s, msg_type want) {
-    std::array<std::uint8_t, msg_header_size> header{};
-    auto [ec, n] = co_await asio::async_read(c.stream, asio::buffer(header), use_tuple);
-    if (ec) co_return unexpected{list_read_error{c.timed_out ? std::string("timed out") : ec.message(), {}}};
-    auto h = decode_header(header);
-    if (!h) co_return unexpected{list_read_error{h.error().message, {}}};
-    if (h->type != want && h->type != msg_type::error) co_return unexpected{list_read_error{{}, h->type}};
-    if (h->type == msg_type::bnl_data) {
-        std::string bytes(h->length, '\0');
-        if (!bytes.empty()) {
-            auto [ec2, n2] = co_await asio::async_read(c.stream, asio::buffer(bytes), use_tuple);
-            if (ec2) co_return unexpected{list_read_error{c.timed_out ? std::string("timed out") : ec2.message(), {}}};
-        }
-        touch(c, s);
-        co_return message{bnl_data_msg{std::move(bytes)}};
-    }
-    std::vector<std::uint8_t> body(h->length);
-    if (!body.empty()) {
-        auto [ec2, n2] = co_await asio::async_read(c.stream, asio::buffer(body), use_tuple);
-        if (ec2) co_return unexpected{list_read_error{c.timed_out ? std::string("timed out") : ec2.message(), {}}};
-    }
-    touch(c, s);
-    auto m = decode_body(h->type, body);
-    if (!m) co_return unexpected{list_read_error{m.error().message, {}}};
-    co_return std::move(m).value();
-}
-
-// BNL_DATA from the caller's buffer: header built here, body written from
-// `bytes` as is, so serving a list never copies it.  `bytes` is at most
-// bnl_data_body_limit (checked by the caller).
-template <class Conn>
-awaitable<bool> write_bnl_data(Conn& c, std::string_view bytes) {
-    WEFT_CHECK(bytes.size() <= bnl_data_body_limit);
-    std::array<std::uint8_t, msg_header_size> header{};
-    header[header_type_offset] = static_cast<std::uint8_t>(msg_type::bnl_data);
-    store_be<std::uint32_t>(header, header_length_offset, static_cast<std::uint32_t>(bytes.size()));
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(header), asio::buffer(bytes.data(), bytes.size())};
-    auto [ec, n] = co_await asio::async_write(c.stream, buffers, use_tuple);
-    co_return !ec;
-}
-
-// After our last message of a node-list exchange the peer must close.
-// Empty when it did (or the connection otherwise ended); else what it did
-// instead (the body of a message it sent is not read).
-template <class Conn>
-awaitable<std::string> wait_for_close(Conn& c) {
-    std::array<std::uint8_t, msg_header_size> header{};
-    auto [ec, n] = co_await asio::async_read(c.stream, asio::buffer(header), use_tuple);
-    if (ec) co_return c.timed_out ? std::string("did not close the connection in time") : std::string();
-    auto h = decode_header(header);
-    if (!h) co_return "sent an invalid message after the exchange: " + h.error().message;
-    if (h->type == msg_type::bnl_request) co_return std::string("sent a second BNL_REQUEST");
-    co_return std::string("sent ") + to_string(h->type) + " after the exchange ended";
-}
-
-}  // namespace
-
 awaitable<void> negotiation_service::dial(std::uint32_t peer_id, std::shared_ptr<flight> f) {
     auto bnl = bnl_();
     const bnl_node* node = bnl->by_id(peer_id);
@@ -622,15 +451,8 @@ awaitable<bool> negotiation_service::negotiate(std::shared_ptr<connection> c, co
             co_await send_error(error_msg_code::bad_message, "node-list HELLO in answer to a negotiation");
             co_return fail("answered our negotiation with a node-list HELLO");
         }
-        // A node-list exchange: no flight, no pair state, never a collision.
-        c->fix_deadline(std::min(clock::now() + settings_.list_timeout, c->started + settings_.session_timeout));
-        auto out = exchange_outcome::failed;
-        if (!co_await write_message(*c, hello_msg{self_id_, my_version, hello_purpose::node_list})) {
-            if (!stopping_) log_.notice("node list: with {}: cannot send HELLO", c->who);
-        } else {
-            out = co_await list_exchange(c, peer.id, my_version, hello->bnl_version);
-        }
-        if (out == exchange_outcome::failed) ++stats_.list_exchange_failed;
+        // The listener's side of a node-list exchange (node_list_exchange.cpp).
+        co_await serve_list(c, peer.id, my_version, hello->bnl_version);
         co_return false;
     }
     if (r == role::listener) {
@@ -752,166 +574,6 @@ awaitable<bool> negotiation_service::negotiate(std::shared_ptr<connection> c, co
     retry_.erase(peer.id);
     if (on_established) on_established(slot);
     co_return true;
-}
-
-// ------------------------------------------------------ node-list exchange --
-
-void negotiation_service::exchange_bnl(std::uint32_t peer_id, std::function<void(exchange_outcome)> done) {
-    if (exchanges_.size() >= settings_.max_list_exchanges) {
-        if (done) done(exchange_outcome::busy);
-        return;
-    }
-    if (stopping_) {
-        ++stats_.list_exchange_failed;
-        if (done) done(exchange_outcome::failed);
-        return;
-    }
-    auto ex = std::make_shared<exchange>();
-    ex->peer_id = peer_id;
-    ex->done = std::move(done);
-    exchanges_.push_back(ex);
-    spawn(dial_list(ex));
-}
-
-void negotiation_service::finish(const std::shared_ptr<exchange>& ex, exchange_outcome outcome) {
-    exchanges_.remove(ex);
-    if (!ex->done) return;  // already reported (stop())
-    if (outcome == exchange_outcome::failed) ++stats_.list_exchange_failed;
-    auto done = std::move(ex->done);
-    ex->done = nullptr;
-    done(outcome);
-}
-
-awaitable<void> negotiation_service::dial_list(std::shared_ptr<exchange> ex) {
-    auto bnl = bnl_();  // keeps `node` alive while we run
-    const bnl_node* node = ex->peer_id == self_id_ ? nullptr : bnl->by_id(ex->peer_id);
-    auto c = make_connection();
-    ex->conn = c;
-    // One deadline for all of it: connect, TLS, both HELLOs and the list.
-    c->fix_deadline(c->started + settings_.list_timeout);
-    auto out = exchange_outcome::failed;
-    std::string why;
-    if (!node) {
-        c->who = "id " + std::to_string(ex->peer_id);
-        why = ex->peer_id == self_id_ ? "this node itself" : "not in the node list";
-    } else {
-        c->who = node->name + " (" + endpoint_text(endpoint_of(*node)) + ")";
-        why = co_await open_to(c, *node, *bnl);
-    }
-    if (why.empty() && !c->closed) {
-        c->authenticated = true;
-        const std::uint64_t mine = bnl_()->list().version;
-        if (!co_await write_message(*c, hello_msg{self_id_, mine, hello_purpose::node_list})) {
-            why = "cannot send HELLO";
-        } else if (auto m = co_await read_list_message(*c, settings_, msg_type::hello); !m) {
-            why = m.error().type ? std::string("sent ") + to_string(*m.error().type) + " instead of HELLO"
-                                 : "reading HELLO: " + m.error().text;
-        } else if (auto* e = std::get_if<error_msg>(&*m)) {
-            why = std::string("peer refused: ") + to_string(e->code) + ": " + printable(e->text);
-        } else if (const auto& hello = std::get<hello_msg>(*m); !hello_matches(*c, *node, hello.node_id)) {
-            // logged and counted as a refusal
-        } else {
-            if (on_peer_hello) on_peer_hello(node->id, hello.bnl_version);
-            if (hello.purpose != hello_purpose::node_list)
-                why = "answered a node-list HELLO with a negotiation HELLO";
-            else
-                out = co_await list_exchange(c, node->id, mine, hello.bnl_version);
-        }
-    }
-    c->close();
-    if (!why.empty() && !stopping_) log_.notice("node list: with {}: {}", c->who, why);
-    finish(ex, out);
-}
-
-awaitable<negotiation_service::exchange_outcome> negotiation_service::list_exchange(std::shared_ptr<connection> c,
-                                                                                    std::uint32_t peer_id,
-                                                                                    std::uint64_t mine,
-                                                                                    std::uint64_t theirs) {
-    auto fail = [&](const std::string& why) {
-        if (!stopping_) log_.notice("node list: with {}: {}", c->who, why);
-        return exchange_outcome::failed;
-    };
-    // A message not allowed here closes the connection with ERROR bad_message.
-    auto refuse = [&](const list_read_error& e, msg_type want) -> awaitable<exchange_outcome> {
-        if (!e.type) co_return fail(std::string("reading ") + to_string(want) + ": " + e.text);
-        std::string what;
-        if (*e.type == msg_type::bnl_data)
-            what = "sent BNL_DATA we did not ask for";
-        else if (*e.type == msg_type::bnl_request && want == msg_type::bnl_data)
-            what = "sent BNL_REQUEST although it announced the newer list";
-        else if (*e.type == msg_type::hello)
-            what = "sent a second HELLO";
-        else
-            what = std::string("sent ") + to_string(*e.type) + " in a node-list exchange";
-        co_await write_message(*c, make_error_msg(error_msg_code::bad_message, what));
-        co_return fail(what + ": closed");
-    };
-
-    if (mine == theirs) {
-        log_.debug("node list: with {}: both hold version {}", c->who, mine);
-        co_return exchange_outcome::equal;
-    }
-    if (mine < theirs) {
-        // We ask.
-        if (!co_await write_message(*c, bnl_request_msg{mine})) co_return fail("cannot send BNL_REQUEST");
-        auto m = co_await read_list_message(*c, settings_, msg_type::bnl_data);
-        if (!m) co_return co_await refuse(m.error(), msg_type::bnl_data);
-        if (auto* e = std::get_if<error_msg>(&*m))
-            co_return fail(std::string("peer refused: ") + to_string(e->code) + ": " + printable(e->text));
-        std::string& bytes = std::get<bnl_data_msg>(*m).bytes;
-        if (bytes.empty()) {
-            log_.info("node list: {} announced version {} but had nothing newer than our {}", c->who, theirs, mine);
-            co_return exchange_outcome::peer_had_nothing;
-        }
-        ++stats_.lists_received;
-        log_.info("node list: received {} bytes from {} (it announced version {}, we hold {})", bytes.size(), c->who,
-                  theirs, mine);
-        if (on_bnl_received) on_bnl_received(peer_id, std::move(bytes));
-        co_return exchange_outcome::received;
-    }
-
-    // We hold the newer list: the peer asks, once.
-    auto m = co_await read_list_message(*c, settings_, msg_type::bnl_request);
-    if (!m) co_return co_await refuse(m.error(), msg_type::bnl_request);
-    if (auto* e = std::get_if<error_msg>(&*m))
-        co_return fail(std::string("peer refused: ") + to_string(e->code) + ": " + printable(e->text));
-    const std::uint64_t asked = std::get<bnl_request_msg>(*m).version;
-    // What is current now, not at HELLO time: the list may have changed since.
-    const std::uint64_t current = bnl_()->list().version;
-    std::shared_ptr<const std::string> bytes;
-    if (current > asked && bnl_bytes) bytes = bnl_bytes();
-    const bool serving = bytes && !bytes->empty() && bytes->size() <= bnl_data_body_limit;
-    // (Not a conditional expression inside the co_await: GCC 12 evaluates
-    // both arms of one there.)
-    std::string_view answer;
-    if (serving) answer = *bytes;
-    if (!co_await write_bnl_data(*c, answer)) co_return fail("cannot send BNL_DATA");
-    auto outcome = exchange_outcome::equal;
-    if (serving) {
-        ++stats_.lists_served;
-        log_.info("node list: sent version {} ({} bytes) to {}, which holds {}", current, bytes->size(), c->who, asked);
-        outcome = exchange_outcome::sent;
-    } else if (current > asked) {
-        // A bug of the daemon, not of the peer: it set a version without bytes.
-        if (bytes && !bytes->empty())
-            log_.error("node list: hold version {} but its {} bytes are over the limit; answered {} with nothing",
-                       current, bytes->size(), c->who);
-        else
-            log_.error("node list: hold version {} but have no list bytes to serve; answered {} with nothing", current,
-                       c->who);
-        outcome = exchange_outcome::failed;
-    } else {
-        log_.info("node list: {} asked for a list newer than {}; we hold {}: answered with nothing", c->who, asked,
-                  current);
-    }
-    // BNL_DATA is the last message: the asker closes first, so our close can
-    // never reset the connection under data still in flight, and anything
-    // else it sends is a protocol error.
-    if (auto after = co_await wait_for_close(*c); !after.empty()) {
-        co_await write_message(*c, make_error_msg(error_msg_code::bad_message, after));
-        co_return fail(after + ": closed");
-    }
-    co_return outcome;
 }
 
 }  // namespace weft::io

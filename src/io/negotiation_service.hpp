@@ -169,7 +169,12 @@ private:
                                                 const bnl_index& bnl);
     // HELLO id check: false (logged, counted) when `hello` claims another node.
     bool hello_matches(const connection& c, const bnl_node& peer, std::uint32_t claimed_id);
+    // The node-list exchange members below are in node_list_exchange.cpp.
     boost::asio::awaitable<void> dial_list(std::shared_ptr<exchange> ex);
+    // The listener's side, after the peer's node-list HELLO: answers it and
+    // runs the exchange; failures are logged and counted here.
+    boost::asio::awaitable<void> serve_list(std::shared_ptr<connection> c, std::uint32_t peer_id,
+                                            std::uint64_t mine, std::uint64_t theirs);
     // The exchange after both HELLOs; failures are logged here, counted by the caller.
     boost::asio::awaitable<exchange_outcome> list_exchange(std::shared_ptr<connection> c, std::uint32_t peer_id,
                                                            std::uint64_t mine, std::uint64_t theirs);
