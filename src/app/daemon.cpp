@@ -411,7 +411,7 @@ void daemon::shutdown() {
     if (neg_) neg_->stop();
     if (hooks_ && cfg_.hooks.down && tun_)
         hooks_->run_sync("down", *cfg_.hooks.down, io::interface_hook_env(tun_->name()), cfg_.hook_timeout);
-    log_.notice("weftd stopped");
+    log_.notice("weftd stopped: node {}, interface {}", cfg_.name, tun_ ? tun_->name() : cfg_.interface);
 }
 
 }  // namespace weft::app
