@@ -10,6 +10,8 @@
 # WEFT_BUILD_DIR picks the build (default: build-rel, then build, next to
 # this file's tree).  Node a is 198.19.0.1/32, node b 198.19.0.2/32 in the
 # list; the up hook puts the harness's overlay address (/24) on the TUN.
+# WEFT_SETTLE=S (diagnostic, default 0): wait S seconds after the TUNs exist,
+# so the idle RTT is measured after the start-up negotiations have settled.
 
 WEFT_BENCH_ROOT=${WEFT_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 if [[ -z ${WEFT_BUILD_DIR:-} ]]; then
@@ -61,6 +63,10 @@ CONF
   spawn "$NS_B" weft-b "$weftd" -c "$d/b" -f
   spawn "$NS_A" weft-a "$weftd" -c "$d/a" -f
   wait_iface "$NS_A" pbwefta && wait_iface "$NS_B" pbweftb || return 1
+  if [[ ${WEFT_SETTLE:-0} != 0 ]]; then
+    CASE_NOTE+=", settled ${WEFT_SETTLE}s"
+    sleep "$WEFT_SETTLE"
+  fi
 }
 
 case_weft_up() { weft_case aes-256-gcm auto "weft, AES-256-GCM"; }
