@@ -64,7 +64,8 @@ constexpr std::string_view known_keys[] = {"name",
                                            "max-connections",
                                            "handshake-timeout",
                                            "queue-packets",
-                                           "hook-timeout"};
+                                           "hook-timeout",
+                                           "offload"};
 constexpr std::string_view repeatable_key = "bnl-key";
 
 struct range {
@@ -361,6 +362,12 @@ weft_config loader::convert() {
     seconds_into("handshake-timeout", handshake_timeout_range, c.handshake_timeout);
     number_into("queue-packets", queue_packets_range, c.queue_packets);
     seconds_into("hook-timeout", hook_timeout_range, c.hook_timeout);
+    if (const std::string* v = get("offload")) {
+        if (*v == "auto" || *v == "off")
+            c.offload = *v == "auto";
+        else
+            fail("offload", "expected auto or off, got " + in_quotes(*v));
+    }
     return c;
 }
 
@@ -494,6 +501,7 @@ std::string describe(const weft_config& c) {
     put(out, "max-connections", std::to_string(c.max_connections));
     put(out, "handshake-timeout", std::to_string(c.handshake_timeout.count()));
     put(out, "queue-packets", std::to_string(c.queue_packets));
+    put(out, "offload", c.offload ? "auto" : "off");
     put(out, "hook-timeout", std::to_string(c.hook_timeout.count()));
     for (const auto& [peer, prefs] : c.peer_prefs) {
         const std::string base = std::string(peer_prefix) + peer + ".";

@@ -49,6 +49,8 @@
 //                      negotiates (0: drop them)                 64
 //   hook-timeout       1..3600 seconds, then SIGTERM and 2 s
 //                      later SIGKILL                             30
+//   offload            auto | off: TUN TSO/checksum offloads and
+//                      UDP GSO/GRO when the kernel has them      auto
 #pragma once
 
 #include <chrono>
@@ -119,6 +121,7 @@ struct weft_config {
     std::chrono::seconds handshake_timeout{10};  // handshake-timeout
     std::size_t queue_packets = 64;              // queue-packets: per peer, while negotiating
     std::chrono::seconds hook_timeout{30};       // hook-timeout: then SIGTERM, SIGKILL
+    bool offload = true;                         // offload: auto (true) or off
 
     friend bool operator==(const weft_config&, const weft_config&) = default;
 };

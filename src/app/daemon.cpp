@@ -3,12 +3,15 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <set>
 #include <stdexcept>
 
+#include "core/segmentation.hpp"
 #include "io/file.hpp"
 
 namespace weft::app {
@@ -88,7 +91,7 @@ void daemon::start() {
     store_.emplace(std::move(store).value());
     for (const auto& w : store_->warnings()) log_.warning("state: {}", w);
 
-    auto tun = io::tun_device::open(cfg_.interface, cfg_.mtu);
+    auto tun = io::tun_device::open(cfg_.interface, cfg_.mtu, cfg_.offload);
     if (!tun) throw std::runtime_error(tun.error());
     tun_.emplace(std::move(tun).value());
     auto udp = io::udp_socket::open(port, cfg_.listen);
@@ -135,10 +138,33 @@ void daemon::start() {
     ds.queue_packets = cfg_.queue_packets;
     dp_ = std::make_unique<data_plane>(ds);
     dp_->set_nodes(bnl_);
-    const std::size_t buf_size = data_plane::headroom + 65536 + data_plane::tailroom;
-    tun_buf_.resize(buf_size);
-    drain_buf_.resize(buf_size);
-    udp_buf_.resize(65536);
+    // Offloads: TUN reads may be 64 KiB TCP super-packets (split here),
+    // frames to one peer leave in one UDP_SEGMENT send, and the socket may
+    // hand over several coalesced frames at once (UDP_GRO).  Each is probed;
+    // what the kernel lacks falls back to one packet per read/write and
+    // sendmmsg/recvmmsg batches.
+    gso_ = cfg_.offload && udp_->probe_gso();
+    gro_ = cfg_.offload && udp_->enable_gro();
+    tx_slot_size_ = data_plane::headroom + cfg_.mtu + data_plane::tailroom;
+    tun_buf_.resize(io::vnet_header_bytes + 65536);
+    drain_buf_.resize(tx_slot_size_);
+    tx_buf_.resize((tx_max_frames + 1) * tx_slot_size_);
+    tx_batch_ = std::make_unique<io::udp_batch<tx_max_frames>>();
+    rx_batch_ = std::make_unique<io::udp_batch<tx_max_frames>>();
+    if (gro_) {
+        udp_buf_.resize(65536);
+    } else {
+        // One frame per message: a frame is at most mtu + overhead bytes;
+        // anything larger is reported truncated and dropped.
+        const std::size_t slot = cfg_.mtu + frame_overhead + 1;
+        rx_buf_.resize(tx_max_frames * slot);
+        for (std::size_t i = 0; i < tx_max_frames; ++i)
+            (*rx_batch_)[i].buffer = std::span(rx_buf_).subspan(i * slot, slot);
+    }
+    if (tun_->offload()) rx_join_ = std::make_unique<tcp_coalescer>();
+    log_.notice("data path: TUN offloads (TSO, checksum) {}, UDP GSO {}, UDP GRO {}, TCP coalescing {}{}",
+                tun_->offload() ? "on" : "off", gso_ ? "on" : "off", gro_ ? "on" : "off", rx_join_ ? "on" : "off",
+                cfg_.offload ? "" : " (offload = off)");
     install_restored();
 
     hooks_ = std::make_unique<io::hook_runner>(io_, log_, cfg_.dir, cfg_.hook_timeout);
@@ -228,38 +254,157 @@ awaitable<void> daemon::signal_loop() {
 }
 
 awaitable<void> daemon::tun_loop() {
-    std::span<std::uint8_t> payload = std::span(tun_buf_).subspan(data_plane::headroom, cfg_.mtu);
     while (!stopping_) {
         auto [ec] = co_await tun_wait_->async_wait(asio::posix::descriptor_base::wait_read, use_tuple);
         if (ec) co_return;
-        // Drain in batches, then let the other loops run.
-        for (int i = 0; i < 256; ++i) {
-            ssize_t n = tun_->read(payload);
+        // Drain in batches, send what they produced together, then let the
+        // other loops run.
+        for (int i = 0; i < 64; ++i) {
+            ssize_t n;
+            if (tun_->offload()) {
+                n = tun_->read(tun_buf_);
+            } else {
+                // Read straight into the next frame slot: sealed in place.
+                std::span<std::uint8_t> slot = tx_slot();
+                n = tun_->read(slot.subspan(data_plane::headroom, cfg_.mtu));
+            }
             if (n < 0) {
                 if (n != -EAGAIN && n != -EINTR) log_.warning("tun read: {}", std::strerror(static_cast<int>(-n)));
                 break;
             }
-            handle_outbound(static_cast<std::size_t>(n));
+            handle_tun_read(static_cast<std::size_t>(n));
         }
+        flush_tx();
     }
 }
 
-void daemon::handle_outbound(std::size_t len) {
+void daemon::handle_tun_read(std::size_t n) {
+    if (!tun_->offload()) {
+        handle_outbound(tx_slot(), n);
+        return;
+    }
+    if (n < io::vnet_header_bytes) return;
+    const vnet_header h = read_vnet_header(std::span(tun_buf_).first<vnet_header_size>());
+    std::span<std::uint8_t> packet = std::span(tun_buf_).subspan(io::vnet_header_bytes, n - io::vnet_header_bytes);
+    if ((h.gso_type & static_cast<std::uint8_t>(~vnet::gso_ecn)) == vnet::gso_none) {
+        if (!complete_checksum(packet, h) || packet.size() > cfg_.mtu) {
+            log_.debug("tun: packet of {} bytes refused (checksum offsets or size)", packet.size());
+            return;
+        }
+        std::span<std::uint8_t> slot = tx_slot();
+        std::memcpy(slot.data() + data_plane::headroom, packet.data(), packet.size());
+        handle_outbound(slot, packet.size());
+        return;
+    }
+    auto plan = plan_segments(packet, h);
+    if (!plan || plan->largest_segment() > cfg_.mtu) {
+        log_.debug("tun: super-packet of {} bytes refused: {}", packet.size(),
+                   plan ? "segments larger than the MTU" : to_string(plan.error()));
+        return;
+    }
+    for (std::size_t i = 0; i < plan->count; ++i) {
+        std::span<std::uint8_t> slot = tx_slot();
+        std::size_t len = write_segment(packet, *plan, i, slot.subspan(data_plane::headroom, cfg_.mtu));
+        if (len == 0) return;
+        handle_outbound(slot, len);
+    }
+}
+
+void daemon::handle_outbound(std::span<std::uint8_t> slot, std::size_t len) {
     if (excluded_) return;  // not in the list in force: carry nothing
-    auto r = dp_->outbound(tun_buf_, len, now());
-    send_result(r, tun_buf_, len, false);
+    auto r = dp_->outbound(slot, len, now());
+    send_result(r, slot, len, false);
+}
+
+// The next frame's place in tx_buf_ (headroom + mtu + tailroom), right after
+// the last queued frame; sends the batch first when it is full.
+std::span<std::uint8_t> daemon::tx_slot() {
+    if (tx_count_ == tx_max_frames || tx_end_ + tx_slot_size_ > tx_buf_.size()) flush_tx();
+    return std::span(tx_buf_).subspan(tx_end_, tx_slot_size_);
+}
+
+void daemon::queue_frame(std::span<std::uint8_t> frame, const peer_endpoint& to) {
+    if (tx_count_ == tx_max_frames || tx_end_ + tx_slot_size_ > tx_buf_.size()) flush_tx();
+    std::uint8_t* at = tx_buf_.data() + tx_end_;
+    // Sealed in place unless compression (or ICMP) built it elsewhere.
+    if (frame.data() != at) std::memmove(at, frame.data(), frame.size());
+    tx_frames_[tx_count_++] = {tx_end_, frame.size(), to_udp(to)};
+    tx_end_ += frame.size();
+}
+
+void daemon::send_one(std::span<const std::uint8_t> frame, const io::udp_endpoint& to) {
+    ssize_t n = udp_->send(frame, to);
+    if (n < 0 && n != -EAGAIN && n != -ECONNREFUSED && n != -ENOBUFS)
+        log_.debug("udp send to {}: {}", io::to_string(to), std::strerror(static_cast<int>(-n)));
+}
+
+void daemon::flush_tx() {
+    const std::size_t count = tx_count_;
+    tx_count_ = 0;
+    tx_end_ = 0;
+    if (count == 0) return;
+    if (gso_) {
+        // Runs of frames to one peer, all of one size but the last (which
+        // may be shorter): one datagram each, segmented by the kernel (or
+        // not at all until the receiver, over veth or with GSO hardware).
+        for (std::size_t i = 0; i < count;) {
+            const tx_frame& first = tx_frames_[i];
+            std::size_t j = i + 1, bytes = first.size;
+            while (j < count && tx_frames_[j].to == first.to && tx_frames_[j].size <= first.size &&
+                   bytes + tx_frames_[j].size <= gso_max_bytes) {
+                bytes += tx_frames_[j].size;
+                if (tx_frames_[j++].size < first.size) break;
+            }
+            std::span<const std::uint8_t> run(tx_buf_.data() + first.offset, bytes);
+            if (j - i == 1) {
+                send_one(run, first.to);
+            } else {
+                ssize_t n = udp_->send_gso(run, first.size, first.to);
+                if (n == -EIO || n == -EINVAL || n == -EOPNOTSUPP) {
+                    // The route cannot segment (e.g. no checksum offload on
+                    // the way out): from now on, frame by frame.
+                    log_.warning("udp: segmentation offload refused ({}); sending frames one by one",
+                                 std::strerror(static_cast<int>(-n)));
+                    gso_ = false;
+                    for (std::size_t k = i; k < j; ++k)
+                        send_one(std::span(tx_buf_).subspan(tx_frames_[k].offset, tx_frames_[k].size), tx_frames_[k].to);
+                } else if (n < 0 && n != -EAGAIN && n != -ECONNREFUSED && n != -ENOBUFS) {
+                    log_.debug("udp send to {}: {}", io::to_string(first.to), std::strerror(static_cast<int>(-n)));
+                }
+            }
+            i = j;
+        }
+        return;
+    }
+    auto& b = *tx_batch_;
+    for (std::size_t i = 0; i < count; ++i) {
+        b[i].buffer = std::span(tx_buf_).subspan(tx_frames_[i].offset, tx_frames_[i].size);
+        b[i].size = tx_frames_[i].size;
+        b[i].peer = tx_frames_[i].to;
+    }
+    for (std::size_t at = 0; at < count;) {
+        int n = udp_->send_batch(b, at, count);
+        if (n > 0) {
+            at += static_cast<std::size_t>(n);
+        } else {
+            // This one failed (or nothing was taken): drop it, go on.
+            if (n < 0 && n != -EAGAIN && n != -ECONNREFUSED && n != -ENOBUFS)
+                log_.debug("udp send to {}: {}", io::to_string(b[at].peer), std::strerror(-n));
+            ++at;
+        }
+    }
 }
 
 // Carries out what the data plane decided for an outbound packet.
 void daemon::send_result(data_plane::result r, std::span<std::uint8_t> buf, std::size_t len, bool from_queue) {
     for (int attempt = 0; attempt < 2; ++attempt) {
         switch (r.what) {
-            case data_plane::action::send: {
-                ssize_t n = udp_->send(r.out, to_udp(r.endpoint));
-                if (n < 0 && n != -EAGAIN && n != -ECONNREFUSED && n != -ENOBUFS)
-                    log_.debug("udp send to {}: {}", to_string(r.endpoint), std::strerror(static_cast<int>(-n)));
+            case data_plane::action::send:
+                if (from_queue)
+                    send_one(r.out, to_udp(r.endpoint));
+                else
+                    queue_frame(r.out, r.endpoint);
                 return;
-            }
             case data_plane::action::queued:
                 neg_->request(r.peer);
                 return;
@@ -323,27 +468,69 @@ awaitable<void> daemon::udp_loop() {
     while (!stopping_) {
         auto [ec] = co_await udp_wait_->async_wait(asio::posix::descriptor_base::wait_read, use_tuple);
         if (ec) co_return;
-        for (int i = 0; i < 256; ++i) {
-            io::udp_endpoint from;
-            ssize_t n = udp_->recv(udp_buf_, from);
-            if (n < 0) {
-                // ECONNREFUSED and friends come from ICMP about earlier sends:
-                // never a reason to stop reading.
-                if (n == -EAGAIN) break;
+        for (int i = 0; i < 64; ++i) {
+            if (gro_) {
+                // One read may hold many frames of one sender, each
+                // `segment` bytes (the last may be shorter).
+                io::udp_endpoint from;
+                std::size_t segment = 0;
+                ssize_t n = udp_->recv_gro(udp_buf_, from, segment);
+                if (n < 0) {
+                    // ECONNREFUSED and friends come from ICMP about earlier
+                    // sends: never a reason to stop reading.
+                    if (n == -EAGAIN) break;
+                    continue;
+                }
+                if (segment == 0) segment = static_cast<std::size_t>(n);
+                for (std::size_t off = 0; off < static_cast<std::size_t>(n); off += segment)
+                    handle_inbound(std::span(udp_buf_).subspan(off, std::min(segment, static_cast<std::size_t>(n) - off)), from);
                 continue;
             }
-            if (excluded_) continue;
-            auto r = dp_->inbound(std::span(udp_buf_).first(static_cast<std::size_t>(n)), to_peer(from), now());
-            if (r.endpoint_moved) log_.info("peer id {} now at {}", r.peer, io::to_string(from));
-            if (r.what == data_plane::action::to_tun) {
-                tun_->write(r.out);
-            } else if (r.what == data_plane::action::drop &&
-                       (r.reason == frame_drop::not_accepting || r.reason == frame_drop::no_key) && r.peer != 0) {
-                // The peer speaks under keys we cannot (or may not) use:
-                // negotiate (the service rate-limits this).
-                neg_->request(r.peer);
+            int got = udp_->recv_batch(*rx_batch_);
+            if (got < 0) {
+                if (got == -EAGAIN) break;
+                continue;
             }
+            for (int k = 0; k < got; ++k) {
+                auto& m = (*rx_batch_)[static_cast<std::size_t>(k)];
+                if (m.truncated) continue;  // larger than any valid frame
+                handle_inbound(m.buffer.first(m.size), m.peer);
+            }
+            if (static_cast<std::size_t>(got) < tx_max_frames) break;  // drained
         }
+        flush_rx();
+    }
+}
+
+// A decrypted packet for the TUN device: joined to the pending TCP run when
+// it continues it, else written (after the run, so order is kept).
+void daemon::deliver(std::span<const std::uint8_t> packet) {
+    if (rx_join_) {
+        if (rx_join_->add(packet)) return;
+        flush_rx();
+        if (rx_join_->add(packet)) return;
+    }
+    tun_->write(packet);
+}
+
+void daemon::flush_rx() {
+    if (!rx_join_ || rx_join_->empty()) return;
+    auto out = rx_join_->flush();
+    ssize_t n = tun_->write_with_header(out.header, out.packet);
+    if (n < 0 && n != -EAGAIN) log_.debug("tun write: {}", std::strerror(static_cast<int>(-n)));
+}
+
+void daemon::handle_inbound(std::span<std::uint8_t> frame, const io::udp_endpoint& from) {
+    if (excluded_) return;
+    auto r = dp_->inbound(frame, to_peer(from), now());
+    if (r.endpoint_moved) log_.info("peer id {} now at {}", r.peer, io::to_string(from));
+    if (r.what == data_plane::action::to_tun) {
+        deliver(r.out);
+    } else if (r.what == data_plane::action::drop &&
+               (r.reason == frame_drop::not_accepting || r.reason == frame_drop::no_key) && r.peer != 0) {
+        // The peer speaks under keys we cannot (or may not) use:
+        // negotiate (the service rate-limits this).
+        neg_->request(r.peer);
     }
 }
 

@@ -9,6 +9,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "app/status.hpp"
 #include "core/bnl_distribution.hpp"
 #include "core/bnl_index.hpp"
+#include "core/coalescing.hpp"
 #include "core/data_plane.hpp"
 #include "io/control_server.hpp"
 #include "io/hooks.hpp"
@@ -60,7 +62,15 @@ private:
     boost::asio::awaitable<void> udp_loop();
     boost::asio::awaitable<void> signal_loop();
     boost::asio::awaitable<void> tick_loop();
-    void handle_outbound(std::size_t len);
+    void handle_outbound(std::span<std::uint8_t> slot, std::size_t len);
+    void handle_tun_read(std::size_t n);
+    void handle_inbound(std::span<std::uint8_t> frame, const io::udp_endpoint& from);
+    std::span<std::uint8_t> tx_slot();
+    void queue_frame(std::span<std::uint8_t> frame, const peer_endpoint& to);
+    void flush_tx();
+    void deliver(std::span<const std::uint8_t> packet);
+    void flush_rx();
+    void send_one(std::span<const std::uint8_t> frame, const io::udp_endpoint& to);
     void send_result(data_plane::result r, std::span<std::uint8_t> buf, std::size_t len, bool from_queue);
     bool reserve(std::uint32_t peer, std::uint64_t to);
     void established(const pair_state& st);
@@ -111,6 +121,22 @@ private:
     // This node is not in the list in force: it carries no traffic.
     bool excluded_ = false;
     std::int64_t started_at_ = 0;
+    // Outbound frames of one TUN drain, sealed back to back in tx_buf_ and
+    // sent together: runs to one peer with UDP_SEGMENT, or one sendmmsg.
+    struct tx_frame {
+        std::size_t offset = 0, size = 0;
+        io::udp_endpoint to;
+    };
+    static constexpr std::size_t tx_max_frames = 64;   // UDP_MAX_SEGMENTS, and the sendmmsg batch
+    static constexpr std::size_t gso_max_bytes = 65000;  // one UDP datagram before segmentation
+    std::vector<std::uint8_t> tx_buf_;
+    std::array<tx_frame, tx_max_frames> tx_frames_{};
+    std::size_t tx_count_ = 0, tx_end_ = 0, tx_slot_size_ = 0;
+    std::unique_ptr<io::udp_batch<tx_max_frames>> tx_batch_, rx_batch_;
+    std::vector<std::uint8_t> rx_buf_;  // rx_batch_'s buffers (no GRO)
+    bool gso_ = false, gro_ = false;
+    // Inbound TCP segments of one flow joined into one TUN write (offload only).
+    std::unique_ptr<tcp_coalescer> rx_join_;
     bool stopping_ = false;
     int exit_code_ = 0;
 };

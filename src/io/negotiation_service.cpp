@@ -263,11 +263,17 @@ awaitable<void> negotiation_service::tick_loop() {
 
 void negotiation_service::tick() {
     auto now = clock::now();
-    for (auto& [id, r] : retry_)
+    // Due dials start at most max_connections at a time; the rest wait for
+    // the next tick.  A large list (a node restarting in a mesh of
+    // thousands, most of them away) must not hold thousands of TLS
+    // connections at once: each costs some 40 KiB until it fails.
+    for (auto& [id, r] : retry_) {
+        if (flights_.size() >= settings_.max_connections) break;
         if (r.wanted && now >= r.next_attempt && !flights_.count(id)) {
             r.next_attempt = {};
             request(id);
         }
+    }
     const std::int64_t unix = unix_now();
     const auto rekey_at = static_cast<std::int64_t>(settings_.rekey_after.count()) * 9 / 10;
     for (auto& [id, st] : pairs_) {

@@ -148,6 +148,9 @@ public:
     };
     const counters& stats() const noexcept { return stats_; }
     std::size_t open_connections() const noexcept;
+    // Negotiations under way, either role (dials are started by the tick at
+    // most max_connections at a time).
+    std::size_t negotiations_in_flight() const noexcept { return flights_.size(); }
     // Bound listener endpoints (for tests listening on port 0).
     std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
 

@@ -5,6 +5,7 @@
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -65,7 +66,7 @@ const char* tun_name_problem(std::string_view name) noexcept {
     return nullptr;
 }
 
-result<tun_device, std::string> tun_device::open(const std::string& name, unsigned mtu) {
+result<tun_device, std::string> tun_device::open(const std::string& name, unsigned mtu, bool offload) {
     if (const char* problem = tun_name_problem(name))
         return unexpected{std::string(problem) + ": \"" + name + "\""};
     if (mtu < tun_limits::min_mtu || mtu > tun_limits::max_mtu)
@@ -77,12 +78,26 @@ result<tun_device, std::string> tun_device::open(const std::string& name, unsign
     if (dev.fd < 0) return unexpected{"cannot open /dev/net/tun: " + errno_text(errno)};
 
     ifreq ifr = request_for(name);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-    if (::ioctl(dev.fd, TUNSETIFF, &ifr) != 0)
-        return unexpected{"cannot create TUN " + name + " (TUNSETIFF): " + errno_text(errno)};
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+    if (::ioctl(dev.fd, TUNSETIFF, &ifr) != 0) {
+        const int err = errno;
+        if (!offload) return unexpected{"cannot create TUN " + name + " (TUNSETIFF): " + errno_text(err)};
+        // A kernel (or a persistent device) without vnet headers: plain packets.
+        return open(name, mtu, false);
+    }
+    if (offload) {
+        int hdr = static_cast<int>(vnet_header_bytes);
+        unsigned flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+        if (::ioctl(dev.fd, TUNSETVNETHDRSZ, &hdr) != 0 || ::ioctl(dev.fd, TUNSETOFFLOAD, flags) != 0) {
+            // The device has vnet headers but no offloads: start again
+            // without either (a fresh descriptor; this one is closed).
+            ::close(dev.release());
+            return open(name, mtu, false);
+        }
+    }
 
     if (std::string err = set_mtu(name, mtu); !err.empty()) return unexpected{std::move(err)};
-    return tun_device(dev.release(), name, mtu);
+    return tun_device(dev.release(), name, mtu, offload);
 }
 
 ssize_t tun_device::read(std::span<std::uint8_t> buf) noexcept {
@@ -94,9 +109,25 @@ ssize_t tun_device::read(std::span<std::uint8_t> buf) noexcept {
 }
 
 ssize_t tun_device::write(std::span<const std::uint8_t> packet) noexcept {
+    if (offload_) {
+        // flags DATA_VALID, gso_type NONE, the rest zero.
+        static constexpr std::uint8_t header[vnet_header_bytes] = {2, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        return write_with_header(header, packet);
+    }
     for (;;) {
         ssize_t n = ::write(fd_.get(), packet.data(), packet.size());
         if (n >= 0) return n;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+ssize_t tun_device::write_with_header(std::span<const std::uint8_t> header,
+                                      std::span<const std::uint8_t> packet) noexcept {
+    iovec iov[2] = {{const_cast<std::uint8_t*>(header.data()), header.size()},
+                    {const_cast<std::uint8_t*>(packet.data()), packet.size()}};
+    for (;;) {
+        ssize_t n = ::writev(fd_.get(), iov, 2);
+        if (n >= 0) return n >= static_cast<ssize_t>(header.size()) ? n - static_cast<ssize_t>(header.size()) : 0;
         if (errno != EINTR) return -errno;
     }
 }

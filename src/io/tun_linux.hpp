@@ -9,7 +9,14 @@
 // sizes depend on it.
 //
 // The device is not persistent: the kernel removes it when the descriptor
-// closes.  No IFF_VNET_HDR yet (offloads: later performance work).
+// closes.
+//
+// Offloads (open() with offload true): the device is created with
+// IFF_VNET_HDR and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6), so
+// every read starts with a 10-byte virtio_net_hdr and may carry a TCP
+// super-packet of up to 64 KiB (core/segmentation.hpp splits it), and every
+// write must start with one too (write() adds it).  When the kernel refuses
+// either step the device falls back to plain packets: offload() says which.
 #pragma once
 
 #include "io/unique_fd.hpp"
@@ -35,6 +42,9 @@ inline constexpr unsigned min_mtu = 68;
 inline constexpr unsigned max_mtu = 65535;
 }  // namespace tun_limits
 
+// sizeof(struct virtio_net_hdr): what TUNSETVNETHDRSZ is set to.
+inline constexpr std::size_t vnet_header_bytes = 10;
+
 // Why a name is not a usable interface name, or nullptr when it is:
 // 1..15 bytes, not "." or "..", no '/', ':', '%' or whitespace.  '%' is
 // refused too, though the kernel would expand "weft%d" itself: the name
@@ -48,7 +58,7 @@ class tun_device {
     // one line naming the call and the errno text, e.g. "cannot open
     // /dev/net/tun: No such file or directory", "cannot create TUN weft0
     // (TUNSETIFF): Device or resource busy" (another process has it).
-    static result<tun_device, std::string> open(const std::string& name, unsigned mtu);
+    static result<tun_device, std::string> open(const std::string& name, unsigned mtu, bool offload = false);
 
     tun_device(tun_device&&) noexcept = default;
     tun_device& operator=(tun_device&&) noexcept = default;
@@ -60,23 +70,33 @@ class tun_device {
     int fd() const noexcept { return fd_.get(); }
     const std::string& name() const noexcept { return name_; }
     unsigned mtu() const noexcept { return mtu_; }
+    // Reads and writes carry a virtio_net_hdr, and TSO/checksum offloads are on.
+    bool offload() const noexcept { return offload_; }
 
     // Gives up ownership (for an Asio descriptor that will close it).
     int release() noexcept { return fd_.release(); }
 
     // One packet per call.  Return the byte count, or -errno (-EAGAIN when
     // nothing is ready / the queue is full).  read() with a buffer smaller
-    // than the packet gets it truncated: size buffers for mtu().
+    // than the packet gets it truncated: size buffers for mtu() (with
+    // offload(): 10 + 65535 bytes, and the vnet header comes first).
     ssize_t read(std::span<std::uint8_t> buf) noexcept;
+    // One IP packet; with offload() a vnet header saying "no GSO, checksum
+    // already verified" (the frame's tag authenticated it) goes in front.
+    // Returns the packet's byte count (without the header).
     ssize_t write(std::span<const std::uint8_t> packet) noexcept;
+    // With offload() only: `header` (10 bytes, e.g. a GSO super-packet's)
+    // then `packet`.
+    ssize_t write_with_header(std::span<const std::uint8_t> header, std::span<const std::uint8_t> packet) noexcept;
 
   private:
-    tun_device(int fd, std::string name, unsigned mtu) noexcept
-        : fd_(fd), name_(std::move(name)), mtu_(mtu) {}
+    tun_device(int fd, std::string name, unsigned mtu, bool offload) noexcept
+        : fd_(fd), name_(std::move(name)), mtu_(mtu), offload_(offload) {}
 
     unique_fd fd_;
     std::string name_;
     unsigned mtu_ = 0;
+    bool offload_ = false;
 };
 
 }  // namespace weft::io

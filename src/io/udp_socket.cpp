@@ -1,5 +1,7 @@
 #include "io/udp_socket.hpp"
 
+#include <netinet/udp.h>
+
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -188,6 +190,76 @@ ssize_t udp_socket::send(std::span<const std::uint8_t> data, const udp_endpoint&
         n = ::sendto(fd_.get(), data.data(), data.size(), 0, as_sockaddr(ss), len);
     } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
+}
+
+bool udp_socket::probe_gso() noexcept {
+    int zero = 0;
+    return ::setsockopt(fd_.get(), SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
+}
+
+bool udp_socket::enable_gro() noexcept {
+    int one = 1;
+    return ::setsockopt(fd_.get(), SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+}
+
+ssize_t udp_socket::send_gso(std::span<const std::uint8_t> data, std::size_t segment, const udp_endpoint& to) noexcept {
+    sockaddr_storage ss{};
+    socklen_t len = to_sockaddr(to, v6_, ss);
+    if (len == 0) return -EAFNOSUPPORT;
+    if (segment == 0 || segment > 0xffff) return -EINVAL;
+    iovec iov{const_cast<std::uint8_t*>(data.data()), data.size()};
+    alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(std::uint16_t))] = {};
+    msghdr msg{};
+    msg.msg_name = &ss;
+    msg.msg_namelen = len;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (segment < data.size()) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+        const std::uint16_t seg = static_cast<std::uint16_t>(segment);
+        std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+    }
+    ssize_t n;
+    do {
+        n = ::sendmsg(fd_.get(), &msg, 0);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
+ssize_t udp_socket::recv_gro(std::span<std::uint8_t> buf, udp_endpoint& from, std::size_t& segment) noexcept {
+    sockaddr_storage ss{};
+    iovec iov{buf.data(), buf.size()};
+    alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_name = &ss;
+    msg.msg_namelen = sizeof ss;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    do {
+        n = ::recvmsg(fd_.get(), &msg, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    if (msg.msg_flags & MSG_TRUNC) return -EMSGSIZE;
+    auto peer = from_sockaddr(ss, msg.msg_namelen);
+    if (!peer) return -EAFNOSUPPORT;
+    from = *peer;
+    segment = static_cast<std::size_t>(n);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            int seg = 0;
+            std::memcpy(&seg, CMSG_DATA(c), sizeof seg);
+            if (seg > 0 && static_cast<std::size_t>(seg) < segment) segment = static_cast<std::size_t>(seg);
+        }
+    }
+    return n;
 }
 
 int udp_socket::recv_batch_impl(std::span<udp_message> msgs, std::span<mmsghdr> headers,

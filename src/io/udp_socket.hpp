@@ -126,6 +126,20 @@ class udp_socket {
     // IPv4 socket.
     ssize_t send(std::span<const std::uint8_t> data, const udp_endpoint& to) noexcept;
 
+    // --- segmentation offloads (Linux 4.18+ / 5.0+)
+    // UDP_SEGMENT is usable on this socket (probed with setsockopt).
+    bool probe_gso() noexcept;
+    // Turns UDP_GRO on: recv_gro() may then return several datagrams of one
+    // sender in one buffer.  False when the kernel refuses.
+    bool enable_gro() noexcept;
+    // `data` is datagrams of `segment` bytes each (the last may be shorter),
+    // all to `to`, sent with one sendmsg and UDP_SEGMENT.  Bytes sent or
+    // -errno (-EIO/-EINVAL: the path cannot segment; send them one by one).
+    ssize_t send_gso(std::span<const std::uint8_t> data, std::size_t segment, const udp_endpoint& to) noexcept;
+    // Like recv(), and `segment` is the size of each coalesced datagram
+    // (the last may be shorter), or the whole size when not coalesced.
+    ssize_t recv_gro(std::span<std::uint8_t> buf, udp_endpoint& from, std::size_t& segment) noexcept;
+
     // Receives up to N datagrams into batch[0..]: how many arrived (> 0), or
     // -errno (-EAGAIN when none was waiting).
     template <std::size_t N>

@@ -2,7 +2,12 @@
 # Three real weftd processes in network namespaces: traffic over IPv4 and
 # IPv6 overlays, a checksummed TCP transfer, restarts clean and unclean, and
 # every kind of forged, replayed or reflected frame.
+# WEFT_OFFLOAD=off runs it all on the fallback path (offload = off: one
+# packet per TUN read and write, sendmmsg/recvmmsg); data_plane_nooffload_test.sh
+# does that.  By default (auto) the offloads must be on where the kernel has them.
 set -uo pipefail
+OFFLOAD=${WEFT_OFFLOAD:-auto}
+M_EXTRA_CONF="offload = $OFFLOAD"
 SRC=${WEFT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRC/test/lib/assert.sh"
 source "$SRC/test/integration/lib/mesh.sh"
@@ -14,6 +19,13 @@ for i in 1 2 3; do mesh_start "$i"; done
 for i in 1 2 3; do
   wait_for 15 mesh_ready "$i" && t_ok "n$i: TUN up and routes installed by hooks" || t_bad "n$i not ready" "$(tail -5 "$M_DIR/n$i.log")"
 done
+if [[ $OFFLOAD == off ]]; then
+  t_contains "data path: offloads off as configured" "$(grep 'data path:' "$M_DIR/n1.log")" \
+    "TUN offloads (TSO, checksum) off, UDP GSO off, UDP GRO off, TCP coalescing off (offload = off)"
+else
+  t_contains "data path: TUN TSO, UDP GSO and GRO on (kernel has them)" "$(grep 'data path:' "$M_DIR/n1.log")" \
+    "TUN offloads (TSO, checksum) on, UDP GSO on, UDP GRO on, TCP coalescing on"
+fi
 
 # --- the very first packet survives the negotiation (queued, then sent)
 t_run "first ping n1 -> n2 right after start" 0 in_ns 1 ping -n -c 1 -W 10 198.19.2.1

@@ -10,7 +10,10 @@
 
 Reads classic pcap (tcpdump -w) with Ethernet or Linux cooked framing, IPv4
 or IPv6, UDP to or from port 3406.  Only the header of each frame is read:
-the contents stay encrypted.
+the contents stay encrypted.  A datagram sent with UDP segmentation offload
+(UDP_SEGMENT) is captured unsegmented on veth and bridges: consecutive
+frames of one sender, all of one size but the last.  It is split where the
+next frame's header follows (same sender and epoch, next counter).
 """
 import hashlib
 import socket
@@ -55,14 +58,30 @@ def packets(path):
         yield src, dst, udp[8:]
 
 
+def split_run(payload):
+    """The frames of one datagram: itself, or the segments of a GSO run."""
+    if len(payload) < 64:
+        return [payload]
+    ftype, epoch, _, sender, counter = struct.unpack('>BBHIQ', payload[:16])
+    needle = struct.pack('>IQ', sender, counter + 1)
+    at = payload.find(needle, 36)
+    while at != -1:
+        size = at - 4
+        if payload[size] in (1, 2) and payload[size + 1] == epoch and len(payload) - size >= 32:
+            return [payload[i:i + size] for i in range(0, len(payload), size)]
+        at = payload.find(needle, at + 1)
+    return [payload]
+
+
 def frames(path):
-    for src, dst, payload in packets(path):
-        if len(payload) < 32:
-            continue
-        ftype, epoch, flags, sender, counter = struct.unpack('>BBHIQ', payload[:16])
-        if ftype not in (1, 2):
-            continue
-        yield src, dst, ftype, epoch, sender, counter, payload
+    for src, dst, datagram in packets(path):
+        for payload in split_run(datagram):
+            if len(payload) < 32:
+                continue
+            ftype, epoch, flags, sender, counter = struct.unpack('>BBHIQ', payload[:16])
+            if ftype not in (1, 2):
+                continue
+            yield src, dst, ftype, epoch, sender, counter, payload
 
 
 def main(argv):

@@ -99,6 +99,7 @@ BOOST_AUTO_TEST_CASE(every_key) {
         "handshake-timeout = 5\n"
         "queue-packets = 32\n"
         "hook-timeout = 12\n"
+        "offload = off\n"
         "\n"
         "[peer.beta]\n"
         "ciphers = aes-128-gcm:10\n"
@@ -141,6 +142,7 @@ BOOST_AUTO_TEST_CASE(every_key) {
     BOOST_TEST(c->max_connections == 128u);
     BOOST_TEST(c->handshake_timeout.count() == 5);
     BOOST_TEST(c->queue_packets == 32u);
+    BOOST_TEST(!c->offload);
     BOOST_TEST(c->hook_timeout.count() == 12);
     // Peer overrides are merged over the global lists.
     BOOST_TEST(c->peer_prefs.size() == 2u);
@@ -180,6 +182,7 @@ BOOST_AUTO_TEST_CASE(defaults) {
     BOOST_TEST(c->max_connections == 64u);
     BOOST_TEST(c->handshake_timeout.count() == 10);
     BOOST_TEST(c->queue_packets == 64u);
+    BOOST_TEST(c->offload);
     BOOST_TEST(c->hook_timeout.count() == 30);
 }
 
@@ -270,6 +273,7 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_key_and_what_was_expected) {
         {"handshake-timeout = 301", "handshake-timeout: expected 1..300 seconds, got 301"},
         {"queue-packets = 4097", "queue-packets: expected 0..4096, got 4097"},
         {"hook-timeout = 0", "hook-timeout: expected 1..3600 seconds, got 0"},
+        {"offload = on", "offload: expected auto or off, got 'on'"},
         {"up =", "up: expected a value, got an empty one (leave the key out instead)"},
         {"mtu =   # nothing",
          "mtu: expected a value, got an empty one (leave the key out instead)"},
@@ -479,7 +483,7 @@ BOOST_AUTO_TEST_CASE(describe_prints_every_key_and_loads_back_the_same) {
              "cert = " + (d.dir / "alpha.crt").string() + "\n",
              "ciphers = aes-256-gcm:10 chacha20-poly1305:8 aes-128-gcm:5\n",
              "compression = lz4:1:9 none:0:1\n", "control-socket = /run/weft/weft0.sock\n",
-             "log = syslog\n", "log-level = info\n", "hook-timeout = 30\n",
+             "log = syslog\n", "log-level = info\n", "hook-timeout = 30\n", "offload = auto\n",
              "rekey-messages = 1073741824\n", "peer.beta.ciphers = aes-128-gcm:3\n",
              "peer.beta.compression = lz4:1:9 none:0:1\n"})
         BOOST_TEST(text.find(line) != std::string::npos, line);

@@ -469,4 +469,37 @@ BOOST_AUTO_TEST_CASE(two_hundred_connections_at_once_cannot_hold_the_listener) {
     BOOST_TEST(most <= 16u);
 }
 
+// A node whose list holds hundreds of peers that never answer (their TCP
+// connects succeed into a listener that never accepts, so each TLS
+// handshake hangs until its timeout): the tick starts at most
+// max_connections dials at once, the rest later; memory stays bounded.
+BOOST_AUTO_TEST_CASE(a_large_list_is_dialled_at_most_max_connections_at_a_time) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    a.settings.max_connections = 16;
+    a.settings.handshake_timeout = 1500ms;
+    asio::ip::tcp::acceptor silent(m.io, {asio::ip::make_address("127.0.0.1"), 0});
+    const std::uint16_t port = silent.local_endpoint().port();
+    bnl_list l = m.list;
+    for (std::uint32_t id = 2; id < 302; ++id) {
+        bnl_node bn;
+        bn.name = "away" + std::to_string(id);
+        bn.id = id;
+        bn.ipv4 = ip_address::v4(127, 0, 0, 1);
+        bn.port = port;
+        l.nodes.push_back(bn);
+    }
+    m.set_list(l);
+    m.start(a);
+    a.svc->request_missing(0ms);
+    std::size_t most = 0;
+    m.run_until(
+        [&] {
+            most = std::max(most, a.svc->negotiations_in_flight());
+            return false;
+        },
+        3500ms);
+    BOOST_TEST(most == 16u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
