@@ -246,11 +246,25 @@ awaitable<void> daemon::signal_loop() {
             continue;
         }
         if (sig == SIGHUP) {
+            reload_hooks();
             reload_bnl("SIGHUP");
         } else {
             if (!reload_bnl("SIGUSR1").refused) push_bnl("SIGUSR1");
         }
     }
+}
+
+// SIGHUP: the hook commands are read again from weft.conf (a broken file
+// keeps the ones in force).  Every other setting needs a restart.
+void daemon::reload_hooks() {
+    auto c = load_config(cfg_.dir);
+    if (!c) {
+        log_.warning("SIGHUP: {} not reloaded, hooks unchanged: {}", cfg_.file.string(), c.error());
+        return;
+    }
+    if (c->hooks == cfg_.hooks) return;
+    cfg_.hooks = c->hooks;
+    log_.notice("SIGHUP: hook commands reloaded from {}", cfg_.file.string());
 }
 
 awaitable<void> daemon::tun_loop() {

@@ -76,6 +76,7 @@ private:
     void established(const pair_state& st);
     void drain(std::uint32_t peer);
     void install_restored();
+    void reload_hooks();
     // The node list (daemon_bnl.cpp).
     bnl_load reload_bnl(const char* why);
     void push_bnl(const char* why);

@@ -132,6 +132,9 @@ void daemon::apply_bnl(std::shared_ptr<const bnl_index> next, const std::shared_
         if (!now_ || now_->name != n.name || now_->pin != n.pin || excluded_) {
             log_.notice("node {} (id {}) removed or changed identity: its tunnel and keys are gone", n.name, n.id);
             neg_->forget(n.id);
+            // set_nodes() keeps a peer whose id and name stay (a new pin):
+            // its old keys must not outlive the identity they belonged to.
+            dp_->forget_keys(n.id);
         }
     }
     if (self_now && !excluded_) {
@@ -220,8 +223,13 @@ void daemon::run_exchanges() {
             if (o == eo::busy) r = exchange_result::busy;
             if (o == eo::failed && t.reason == exchange_reason::push)
                 log_.info("node list: push to {} failed; retrying later", node_label(*bnl_, t.peer));
-            if (o == eo::sent)
-                log_.info("node list: {} took version {} from us", node_label(*bnl_, t.peer), bnl_->list().version);
+            if (o == eo::sent) {
+                // Delivered; whether it verifies there is the peer's call, so
+                // its announced version changes only with its next greeting
+                // (at the latest the next pull round): status never shows a
+                // node as current that refused the list.
+                log_.info("node list: sent version {} to {}", bnl_->list().version, node_label(*bnl_, t.peer));
+            }
             dist_->done(t.peer, r, std::chrono::steady_clock::now());
             if (r != exchange_result::busy) kick_distribution();
         });

@@ -130,6 +130,17 @@ bool data_plane::accept_epoch(const pair_state& st, std::int64_t now) {
     return true;
 }
 
+void data_plane::forget_keys(std::uint32_t peer_id) noexcept {
+    auto it = peers_.find(peer_id);
+    if (it == peers_.end()) return;
+    peer& p = it->second;
+    p.tx.reset();
+    p.rx_current.reset();
+    p.rx_previous.reset();
+    p.q_head = 0;
+    p.q_len = 0;
+}
+
 std::optional<crypto::aead_algorithm> data_plane::alg_of(std::uint8_t cipher) noexcept {
     return crypto::aead_algorithm_from_id(cipher);
 }

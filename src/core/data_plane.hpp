@@ -75,6 +75,10 @@ public:
     // old epoch until install().  The epoch received so far becomes the
     // previous one.  Returns false as install() does.
     bool accept_epoch(const pair_state& st, std::int64_t now);
+    // Drops a peer's keys and queued packets (its identity changed: a new
+    // pin).  It stays a listed peer, with no keys: frames under the old keys
+    // are dropped (no_key) and outbound packets wait for a new negotiation.
+    void forget_keys(std::uint32_t peer) noexcept;
     // The sender reserved counters up to `reserved` on disk.
     void set_reservation(std::uint32_t peer, std::uint64_t reserved) noexcept;
     // What must go to disk at a clean stop: next counter and highest

@@ -138,6 +138,7 @@ t_run "remove: n6 cannot reach n2 any more" 1 in_ns 6 ping -n -c 1 -W 2 198.19.2
 u1=$(ctl 2 status --json | jq -r '.unattributed.drops.unknown_sender')
 [[ $u1 -gt $u0 ]] && t_ok "remove: n2 drops n6's frames as unknown sender ($u0 -> $u1)" || t_bad "remove: unknown_sender $u0 -> $u1"
 mesh_stop 6
+M_N=5  # mesh_ready no longer expects a route to n6
 
 # --- refusals: an authenticated node (n2's certificate) pushing bad lists to n3
 keep=$(sha256sum <"$M_DIR/n3/bnl.signed")
@@ -170,6 +171,26 @@ t_run "n3 still carries traffic (ping n3 -> n1)" 0 in_ns 3 ping -n -c 2 -i 0.2 -
 t_run "and n2 -> n3" 0 in_ns 2 ping -n -c 2 -i 0.2 -W 5 198.19.3.1
 refused=$(grep -c 'node list from n2 (id 2) refused' "$M_DIR/n3.log")
 [[ $refused -ge 1003 ]] && t_ok "every bad list refused with a log line ($refused)" || t_bad "only $refused refusal lines"
+
+# --- re-pin: n5's key leaked; a new certificate and pin revoke the old keys at once
+mv "$M_DIR/ca/nodes/n5.crt" "$M_DIR/n5-old.crt"; mv "$M_DIR/ca/nodes/n5.key" "$M_DIR/n5-old.key"
+"$WEFT_CA" issue "$M_DIR/ca" n5 >/dev/null
+"$BNL_SIGN" modify "$M_DIR/mesh.bnl" n5 pin="$("$WEFT_CA" fingerprint "$M_DIR/ca/nodes/n5.crt")" >/dev/null
+sign_and_give 1
+v7=$(signed_version "$M_DIR/mesh.signed")
+t_run "before: n1 -> n5" 0 in_ns 1 ping -n -c 1 -W 5 198.19.5.1
+kill -USR1 "${M_PID[1]}"
+wait_for 15 all_at "$v7" 1 2 3 4 && t_ok "re-pin: n1..n4 at $v7" || t_bad "re-pin: not converged on $v7"
+t_eq "re-pin: n1 holds no keys for n5 any more" "$(peer_field 1 n5 .epoch)" null
+t_run "re-pin: n1 -> n5 fails while n5 holds the revoked certificate" 1 in_ns 1 ping -n -c 2 -i 0.5 -W 2 198.19.5.1
+wait_for 10 grep -q 'refused.*pin' "$M_DIR/n1.log" && t_ok "re-pin: n1 refuses n5's old certificate" \
+  || t_bad "re-pin: no refusal" "$(grep 'refused' "$M_DIR/n1.log" | tail -2)"
+mesh_stop 5
+cp "$M_DIR/ca/nodes/n5.crt" "$M_DIR/ca/nodes/n5.key" "$M_DIR/n5/"
+mesh_start 5
+wait_for 20 mesh_ready 5 || t_bad "n5 not ready with its new certificate"
+t_run "re-pin: with its new certificate n5 is back (n1 -> n5)" 0 in_ns 1 ping -n -c 1 -W 10 198.19.5.1
+wait_for 15 all_at "$v7" 5 && t_ok "re-pin: n5 pulled $v7" || t_bad "re-pin: n5 at $(version_of 5)"
 
 # --- renegotiate and weftctl errors against real daemons
 e0=$(peer_field 1 n2 .epoch)

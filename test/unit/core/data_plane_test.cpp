@@ -349,6 +349,20 @@ BOOST_AUTO_TEST_CASE(a_persisted_epoch_is_accepted_before_the_peers_confirm) {
     BOOST_TEST(!f.b.accept_epoch(stranger, 101));
 }
 
+// A re-pinned node keeps its id and name: its old keys must go anyway.
+BOOST_AUTO_TEST_CASE(forgotten_keys_are_neither_accepted_nor_used) {
+    pair_fixture f;
+    auto p = ipv4_packet("198.19.1.5", "198.19.2.9", 10);
+    auto frame = f.seal(p, f.a);
+    f.b.forget_keys(1);
+    BOOST_TEST((f.b.inbound(frame, f.a_ep, 100).reason == frame_drop::no_key));
+    auto back = ipv4_packet("198.19.2.9", "198.19.1.5", 10);
+    std::copy(back.begin(), back.end(), f.buf.begin() + data_plane::headroom);
+    auto r = f.b.outbound(f.buf, back.size(), 100);
+    BOOST_TEST((r.what == data_plane::action::queued));  // waits for a new negotiation
+    f.b.forget_keys(99);  // unknown: nothing happens
+}
+
 BOOST_AUTO_TEST_CASE(roaming_only_on_authenticated_new_frames) {
     pair_fixture f;
     auto p = ipv4_packet("198.19.1.5", "198.19.2.9", 10);
