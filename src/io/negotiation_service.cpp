@@ -624,6 +624,9 @@ awaitable<bool> negotiation_service::negotiate(std::shared_ptr<connection> c, co
               name(choice->cipher), name(choice->compression), choice->level);
     auto& slot = pairs_[peer.id];
     slot = std::move(next);
+    // Whoever dialled, the pair is done: a dial still wanted from
+    // request_missing() (or a back-off) would only renegotiate it at once.
+    retry_.erase(peer.id);
     if (on_established) on_established(slot);
     co_return true;
 }
