@@ -502,4 +502,21 @@ BOOST_AUTO_TEST_CASE(a_large_list_is_dialled_at_most_max_connections_at_a_time) 
     BOOST_TEST(most == 16u);
 }
 
+// Both nodes start wanting the pair (request_missing); whichever dials
+// first, the other's wish is fulfilled by that negotiation: no second one a
+// tick later (which used to stall the first seconds of traffic).
+BOOST_AUTO_TEST_CASE(one_negotiation_when_both_sides_want_the_pair) {
+    mesh m;
+    auto& a = m.add("alpha", 1);
+    auto& b = m.add("beta", 2);
+    m.start_all();
+    a.svc->request_missing(0ms);
+    b.svc->request_missing(2000ms);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+    m.run_for(3500ms);
+    BOOST_TEST(m.established(a, b));
+    BOOST_TEST(a.svc->pair(b.id)->current->epoch == 1u);
+    BOOST_TEST(a.svc->stats().negotiated + b.svc->stats().negotiated == 2u);  // one negotiation, counted by each side
+}
+
 BOOST_AUTO_TEST_SUITE_END()
