@@ -9,14 +9,14 @@
 # Exits non-zero on any failure or sanitizer report.  Ends with one line
 # "total: N passed, N failed" over all stages.
 #
-# Environment: JOBS (default: nproc), FUZZ_SECONDS (default 60),
+# Environment: JOBS (default: nproc), FUZZ_SECONDS (default 30),
 #   WEFT_SKIP_ASAN=1 / WEFT_SKIP_FUZZ=1 to skip a stage while iterating,
 #   CTEST_ARGS (extra ctest arguments, e.g. "-L unit").
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 read -r -a CTEST_EXTRA <<<"${CTEST_ARGS:-}"
 
 scripts/deps.sh
