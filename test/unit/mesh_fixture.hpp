@@ -68,11 +68,24 @@ struct temp_dir {
     }
 };
 
-// A free TCP port on 127.0.0.1 (bound and released: good enough on loopback).
+// A free TCP port on 127.0.0.1, bound and released.  Taken below Linux's
+// ephemeral range (32768..60999): a port the kernel hands out could be
+// taken again as the source port of one of the mesh's own outgoing
+// connections before the node listens on it (seen under ASan).
 inline std::uint16_t free_port() {
+    static std::minstd_rand rng(static_cast<std::uint32_t>(::getpid()) * 7919u +
+                                static_cast<std::uint32_t>(std::random_device{}()));
     asio::io_context io;
-    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        const auto port = static_cast<std::uint16_t>(20000 + rng() % 12000);
+        asio::ip::tcp::acceptor a(io);
+        boost::system::error_code ec;
+        a.open(asio::ip::tcp::v4(), ec);
+        if (!ec) a.bind({asio::ip::make_address("127.0.0.1"), port}, ec);
+        if (!ec) return port;
+    }
+    BOOST_FAIL("no free TCP port in 20000..31999");
+    return 0;
 }
 
 // Certificates for a test network: one CA (and an impostor CA), node certs
