@@ -161,10 +161,11 @@ result<udp_socket, std::string> udp_socket::open(std::uint16_t port,
     return udp_socket(s.release(), v6, actual->port);
 }
 
-ssize_t udp_socket::recv(std::span<std::uint8_t> buf, udp_endpoint& from) noexcept {
+// One datagram (or one GRO run) with its sender into `msg`, which may carry
+// a control buffer for ancillary data (recv_gro).
+ssize_t udp_socket::recv_msg(std::span<std::uint8_t> buf, udp_endpoint& from, msghdr& msg) noexcept {
     sockaddr_storage ss{};
     iovec iov{buf.data(), buf.size()};
-    msghdr msg{};
     msg.msg_name = &ss;
     msg.msg_namelen = sizeof ss;
     msg.msg_iov = &iov;
@@ -179,6 +180,11 @@ ssize_t udp_socket::recv(std::span<std::uint8_t> buf, udp_endpoint& from) noexce
     if (!peer) return -EAFNOSUPPORT;
     from = *peer;
     return n;
+}
+
+ssize_t udp_socket::recv(std::span<std::uint8_t> buf, udp_endpoint& from) noexcept {
+    msghdr msg{};
+    return recv_msg(buf, from, msg);
 }
 
 ssize_t udp_socket::send(std::span<const std::uint8_t> data, const udp_endpoint& to) noexcept {
@@ -232,25 +238,12 @@ ssize_t udp_socket::send_gso(std::span<const std::uint8_t> data, std::size_t seg
 }
 
 ssize_t udp_socket::recv_gro(std::span<std::uint8_t> buf, udp_endpoint& from, std::size_t& segment) noexcept {
-    sockaddr_storage ss{};
-    iovec iov{buf.data(), buf.size()};
     alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
-    msg.msg_name = &ss;
-    msg.msg_namelen = sizeof ss;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    ssize_t n;
-    do {
-        n = ::recvmsg(fd_.get(), &msg, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return -errno;
-    if (msg.msg_flags & MSG_TRUNC) return -EMSGSIZE;
-    auto peer = from_sockaddr(ss, msg.msg_namelen);
-    if (!peer) return -EAFNOSUPPORT;
-    from = *peer;
+    const ssize_t n = recv_msg(buf, from, msg);
+    if (n < 0) return n;
     segment = static_cast<std::size_t>(n);
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {

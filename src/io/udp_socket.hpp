@@ -162,6 +162,7 @@ class udp_socket {
   private:
     udp_socket(int fd, bool v6, std::uint16_t port) noexcept : fd_(fd), v6_(v6), port_(port) {}
 
+    ssize_t recv_msg(std::span<std::uint8_t> buf, udp_endpoint& from, msghdr& msg) noexcept;
     int recv_batch_impl(std::span<udp_message> msgs, std::span<mmsghdr> headers,
                         std::span<iovec> iov, std::span<sockaddr_storage> addrs) noexcept;
     int send_batch_impl(std::span<udp_message> msgs, std::span<mmsghdr> headers,
