@@ -112,24 +112,23 @@ void daemon::start() {
     ns.rekey_after = cfg_.rekey_after;
     ns.rekey_messages = cfg_.rekey_messages;
     ns.rekey_grace = cfg_.rekey_grace;
-    neg_ = std::make_unique<io::negotiation_service>(io_, ns, *tls_, self_id_, [this] { return bnl_; }, *store_, log_);
-    neg_->on_established = [this](const pair_state& st) { established(st); };
-    neg_->on_persisted = [this](const pair_state& st) {
-        if (dp_) dp_->accept_epoch(st, now());
-    };
-    start_distribution();
-    if (auto ec = neg_->start()) {
-        // No dual-stack listener (IPv6 disabled): fall back to IPv4 any.
-        if (cfg_.listen) throw std::runtime_error("cannot listen on port " + std::to_string(port) + ": " + ec.message());
-        neg_.reset();
-        ns.listen = {{asio::ip::address_v4::any(), port}};
+    // Built once more (IPv4 only) when the host has no dual-stack listener.
+    auto make_negotiation = [&]() {
         neg_ = std::make_unique<io::negotiation_service>(io_, ns, *tls_, self_id_, [this] { return bnl_; }, *store_, log_);
         neg_->on_established = [this](const pair_state& st) { established(st); };
+        // Accept a new epoch as soon as it is persisted (the peer may send under it).
         neg_->on_persisted = [this](const pair_state& st) {
             if (dp_) dp_->accept_epoch(st, now());
         };
         start_distribution();
-        if (auto ec2 = neg_->start()) throw std::runtime_error("cannot listen on port " + std::to_string(port) + ": " + ec2.message());
+        return neg_->start();
+    };
+    if (auto ec = make_negotiation()) {
+        if (cfg_.listen) throw std::runtime_error("cannot listen on port " + std::to_string(port) + ": " + ec.message());
+        neg_.reset();
+        ns.listen = {{asio::ip::address_v4::any(), port}};
+        if (auto ec2 = make_negotiation())
+            throw std::runtime_error("cannot listen on port " + std::to_string(port) + ": " + ec2.message());
     }
 
     data_plane::settings ds;

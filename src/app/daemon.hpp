@@ -118,7 +118,6 @@ private:
     std::shared_ptr<const std::string> bnl_bytes_;  // the signed list in force, as served to peers
     std::unique_ptr<bnl_distribution> dist_;
     boost::asio::steady_timer dist_timer_;
-    std::uint64_t lists_refused_ = 0;
     // This node is not in the list in force: it carries no traffic.
     bool excluded_ = false;
     std::int64_t started_at_ = 0;

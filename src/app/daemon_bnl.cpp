@@ -73,7 +73,6 @@ void daemon::bnl_received(std::uint32_t peer, std::string bytes) {
     const std::size_t size = bytes.size();
     auto v = verify_bnl(std::move(bytes), trusted_);
     if (!v) {
-        ++lists_refused_;
         log_.warning("node list from {} refused ({} bytes): {}", from, size, to_string(v.error()));
         return;
     }
@@ -83,7 +82,6 @@ void daemon::bnl_received(std::uint32_t peer, std::string bytes) {
         return;
     }
     if (d != bnl_decision::accept) {
-        ++lists_refused_;
         log_.warning("node list from {} refused: {}", from, explain(d, *bnl_file_, *v));
         return;
     }
