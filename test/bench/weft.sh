@@ -12,6 +12,8 @@
 # list; the up hook puts the harness's overlay address (/24) on the TUN.
 # WEFT_SETTLE=S (diagnostic, default 0): wait S seconds after the TUNs exist,
 # so the idle RTT is measured after the start-up negotiations have settled.
+# WEFT_LOG_LEVEL=debug (diagnostic, default notice): both daemons log their
+# negotiations and node-list exchanges to the case's weft-a.log/weft-b.log.
 
 WEFT_BENCH_ROOT=${WEFT_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 if [[ -z ${WEFT_BUILD_DIR:-} ]]; then
