@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <random>
@@ -213,11 +214,36 @@ struct mesh {
         io.restart();
         io.run_for(d);
     }
+    // Runs the blocking `f` (a raw peer, a tool) on its own thread while the
+    // loop runs; requires it to finish within `limit`, then runs the loop
+    // `settle` longer so the services finish their side.  f's result.
+    template <class F>
+    auto run_beside(F&& f, std::chrono::milliseconds limit = std::chrono::seconds(20),
+                    std::chrono::milliseconds settle = std::chrono::milliseconds(0)) {
+        auto fut = std::async(std::launch::async, std::forward<F>(f));
+        auto ready = [&] { return fut.wait_for(std::chrono::seconds(0)) == std::future_status::ready; };
+        run_until(ready, limit);
+        BOOST_REQUIRE(ready());
+        if (settle.count() > 0) run_for(settle);
+        return fut.get();
+    }
     bool established(const node& a, const node& b) const {
         auto* pa = a.svc->pair(b.id);
         auto* pb = b.svc->pair(a.id);
         return pa && pb && pa->current && pb->current && pa->current->epoch == pb->current->epoch;
     }
 };
+
+// The two-node mesh most service tests start from: alpha (id 1) and beta
+// (id 2), listed, not started.
+struct alpha_beta {
+    mesh m;
+    node& a = m.add("alpha", 1);
+    node& b = m.add("beta", 2);
+};
+
+inline bool contains(const std::string& hay, const std::string& needle) {
+    return hay.find(needle) != std::string::npos;
+}
 
 }  // namespace weft::test

@@ -29,8 +29,6 @@ using namespace std::chrono_literals;
 using outcome = io::negotiation_service::exchange_outcome;
 using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
 
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
-
 // Random bytes standing in for a signed list: the service must move them
 // untouched without ever parsing them.
 std::string random_bytes(std::size_t n, unsigned seed) {
@@ -150,20 +148,11 @@ rogue_log rogue_listener(asio::ip::tcp::acceptor& acc, const io::tls_files& file
     return r;
 }
 
-template <class F>
-rogue_log run_rogue(mesh& m, F&& f) {
-    auto fut = std::async(std::launch::async, std::forward<F>(f));
-    m.run_until([&] { return fut.wait_for(0ms) == std::future_status::ready; }, 20s);
-    BOOST_REQUIRE(fut.wait_for(0ms) == std::future_status::ready);
-    m.run_for(100ms);
-    return fut.get();
-}
-
 // The service (listener, holding `service_version`) and a rogue node-list
 // client that announces `claim` and then runs `then`.
 rogue_log node_list_client(mesh& m, const node& target, const node& as, std::uint64_t claim,
                            std::function<void(tls_stream&, rogue_log&)> then) {
-    return run_rogue(m, [&, then] {
+    return m.run_beside([&, then] {
         return rogue_client(target.port, as.files, [&](tls_stream& s, rogue_log& r) {
             send_msg(s, hello_msg{as.id, claim, hello_purpose::node_list});
             auto h = read_msg(s);
@@ -171,7 +160,7 @@ rogue_log node_list_client(mesh& m, const node& target, const node& as, std::uin
             r.got.push_back(type_of(*h));
             then(s, r);
         });
-    });
+    }, 20s, 100ms);
 }
 
 // Runs the test tool weft-test-bnl-push (built beside this test, in
@@ -183,7 +172,7 @@ struct tool_run {
 tool_run run_push_tool(mesh& m, const std::string& args) {
     const fs::path tool = fs::read_symlink("/proc/self/exe").parent_path() / "tools" / "weft-test-bnl-push";
     BOOST_REQUIRE_MESSAGE(fs::exists(tool), "not built: " << tool);
-    auto fut = std::async(std::launch::async, [cmd = sh_quote(tool.string()) + " " + args + " 2>&1"] {
+    return m.run_beside([cmd = sh_quote(tool.string()) + " " + args + " 2>&1"] {
         tool_run r;
         FILE* p = ::popen(cmd.c_str(), "r");
         if (!p) return r;
@@ -192,21 +181,14 @@ tool_run run_push_tool(mesh& m, const std::string& args) {
         int st = ::pclose(p);
         r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         return r;
-    });
-    m.run_until([&] { return fut.wait_for(0ms) == std::future_status::ready; }, 30s);
-    BOOST_REQUIRE(fut.wait_for(0ms) == std::future_status::ready);
-    m.run_for(100ms);
-    return fut.get();
+    }, 30s, 100ms);
 }
 
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(bnl_exchange)
 
-BOOST_AUTO_TEST_CASE(pull_from_a_newer_peer) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(pull_from_a_newer_peer, alpha_beta) {
     m.give_list(a, 3, "list v3 of alpha");
     const std::string newer = random_bytes(70'000, 1);
     m.give_list(b, 7, newer);
@@ -234,10 +216,7 @@ BOOST_AUTO_TEST_CASE(pull_from_a_newer_peer) {
     BOOST_TEST(contains(b.log_text(), "node list: sent version 7 (70000 bytes) to alpha"));
 }
 
-BOOST_AUTO_TEST_CASE(push_to_an_older_peer) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(push_to_an_older_peer, alpha_beta) {
     const std::string newer = random_bytes(1000, 2);
     m.give_list(a, 9, newer);
     m.give_list(b, 4, "old");
@@ -254,10 +233,7 @@ BOOST_AUTO_TEST_CASE(push_to_an_older_peer) {
     BOOST_TEST(b.svc->stats().lists_received == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_list_at_the_size_limit_is_moved_whole) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(a_list_at_the_size_limit_is_moved_whole, alpha_beta) {
     const std::string big = random_bytes(bnl_data_body_limit, 3);
     m.give_list(a, 2, big);
     m.give_list(b, 1, "x");
@@ -270,10 +246,7 @@ BOOST_AUTO_TEST_CASE(a_list_at_the_size_limit_is_moved_whole) {
     BOOST_TEST((wb.received[0].second == big));
 }
 
-BOOST_AUTO_TEST_CASE(equal_versions_move_nothing) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(equal_versions_move_nothing, alpha_beta) {
     m.give_list(a, 5, "same");
     m.give_list(b, 5, "same");
     m.start_all();
@@ -292,10 +265,7 @@ BOOST_AUTO_TEST_CASE(equal_versions_move_nothing) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(an_answerer_with_nothing_newer_answers_empty) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(an_answerer_with_nothing_newer_answers_empty, alpha_beta) {
     m.give_list(a, 2, "alpha's");
     m.give_list(b, 6, "beta's v6");
     m.start_all();
@@ -313,10 +283,7 @@ BOOST_AUTO_TEST_CASE(an_answerer_with_nothing_newer_answers_empty) {
     BOOST_TEST(contains(b.log_text(), "asked for a list newer than 2; we hold 2: answered with nothing"));
 }
 
-BOOST_AUTO_TEST_CASE(a_node_that_has_no_bytes_to_serve_answers_empty_and_says_so) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(a_node_that_has_no_bytes_to_serve_answers_empty_and_says_so, alpha_beta) {
     m.give_list(a, 1, "a");
     m.give_list(b, 3, "b");
     m.start_all();
@@ -326,10 +293,7 @@ BOOST_AUTO_TEST_CASE(a_node_that_has_no_bytes_to_serve_answers_empty_and_says_so
     BOOST_TEST(contains(b.log_text(), "hold version 3 but have no list bytes to serve"));
 }
 
-BOOST_AUTO_TEST_CASE(an_unasked_bnl_data_closes_the_connection_and_delivers_nothing) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(an_unasked_bnl_data_closes_the_connection_and_delivers_nothing, alpha_beta) {
     m.give_list(a, 5, "alpha's");
     m.start(a);
     watch wa;
@@ -352,10 +316,7 @@ BOOST_AUTO_TEST_CASE(an_unasked_bnl_data_closes_the_connection_and_delivers_noth
     BOOST_TEST(contains(a.log_text(), "): sent BNL_DATA we did not ask for: closed"));
 }
 
-BOOST_AUTO_TEST_CASE(an_unasked_bnl_data_at_equal_versions_is_never_read) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(an_unasked_bnl_data_at_equal_versions_is_never_read, alpha_beta) {
     m.give_list(a, 5, "alpha's");
     m.start(a);
     watch wa;
@@ -370,10 +331,7 @@ BOOST_AUTO_TEST_CASE(an_unasked_bnl_data_at_equal_versions_is_never_read) {
     BOOST_TEST(a.svc->stats().list_exchange_failed == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(a_second_request_closes_the_connection) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(a_second_request_closes_the_connection, alpha_beta) {
     m.give_list(a, 5, "alpha's v5");
     m.start(a);
     watch wa;
@@ -398,10 +356,7 @@ BOOST_AUTO_TEST_CASE(a_second_request_closes_the_connection) {
     BOOST_TEST(contains(a.log_text(), "): sent a second BNL_REQUEST: closed"));
 }
 
-BOOST_AUTO_TEST_CASE(a_propose_in_a_node_list_exchange_closes_it) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(a_propose_in_a_node_list_exchange_closes_it, alpha_beta) {
     m.give_list(a, 5, "alpha's");
     m.start(a);
     watch wa;
@@ -420,10 +375,7 @@ BOOST_AUTO_TEST_CASE(a_propose_in_a_node_list_exchange_closes_it) {
     BOOST_TEST(contains(a.log_text(), "): sent PROPOSE in a node-list exchange: closed"));
 }
 
-BOOST_AUTO_TEST_CASE(the_side_that_announced_the_newer_list_may_not_ask) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(the_side_that_announced_the_newer_list_may_not_ask, alpha_beta) {
     m.give_list(a, 5, "alpha's");
     m.start(a);
     watch wa;
@@ -441,10 +393,7 @@ BOOST_AUTO_TEST_CASE(the_side_that_announced_the_newer_list_may_not_ask) {
     BOOST_TEST(a.svc->stats().list_exchange_failed == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_pushed_list_from_an_authenticated_rogue_is_handed_up_unparsed) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(a_pushed_list_from_an_authenticated_rogue_is_handed_up_unparsed, alpha_beta) {
     m.give_list(a, 5, "alpha's");
     m.start(a);
     watch wa;
@@ -466,30 +415,24 @@ BOOST_AUTO_TEST_CASE(a_pushed_list_from_an_authenticated_rogue_is_handed_up_unpa
     BOOST_TEST((wa.hellos == std::vector<std::pair<std::uint32_t, std::uint64_t>>{{b.id, 9}}));
 }
 
-BOOST_AUTO_TEST_CASE(a_node_list_hello_claiming_another_id_is_refused) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(a_node_list_hello_claiming_another_id_is_refused, alpha_beta) {
     m.add("gamma", 3);
     m.give_list(a, 5, "alpha's");
     m.start(a);
     watch wa;
     wa.attach(a);
-    auto r = run_rogue(m, [&] {
+    auto r = m.run_beside([&] {
         return rogue_client(a.port, b.files, [](tls_stream& s, rogue_log& rr) {
             send_msg(s, hello_msg{3, 1, hello_purpose::node_list});
             rr.error = read_until_close(s);
         });
-    });
+    }, 20s, 100ms);
     BOOST_TEST(r.handshake_ok);
     BOOST_TEST(wa.hellos.empty());
     BOOST_TEST(contains(a.log_text(), "claims node id 3 but its certificate is node beta (id 2)"));
 }
 
-BOOST_AUTO_TEST_CASE(a_dialled_peer_that_pushes_unasked_is_refused) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(a_dialled_peer_that_pushes_unasked_is_refused, alpha_beta) {
     m.give_list(a, 5, "alpha's");
     m.start(a);
     watch wa;
@@ -514,10 +457,7 @@ BOOST_AUTO_TEST_CASE(a_dialled_peer_that_pushes_unasked_is_refused) {
                                           "): sent BNL_DATA we did not ask for: closed"));
 }
 
-BOOST_AUTO_TEST_CASE(a_peer_that_does_not_serve_node_lists_fails_the_exchange_with_its_reason) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(a_peer_that_does_not_serve_node_lists_fails_the_exchange_with_its_reason, alpha_beta) {
     m.give_list(a, 5, "alpha's");
     m.start(a);
     asio::io_context rio;
@@ -535,10 +475,7 @@ BOOST_AUTO_TEST_CASE(a_peer_that_does_not_serve_node_lists_fails_the_exchange_wi
     BOOST_TEST(contains(a.log_text(), "peer refused: bad message: not served\\x0a[forged]"));
 }
 
-BOOST_AUTO_TEST_CASE(more_than_the_cap_is_busy_at_once) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(more_than_the_cap_is_busy_at_once, alpha_beta) {
     a.settings.max_list_exchanges = 2;
     m.give_list(a, 1, "a");
     m.give_list(b, 2, "b");
@@ -558,10 +495,7 @@ BOOST_AUTO_TEST_CASE(more_than_the_cap_is_busy_at_once) {
     BOOST_TEST(exchange(m, a, b) == outcome::received);
 }
 
-BOOST_AUTO_TEST_CASE(a_stopped_peer_fails_at_once) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(a_stopped_peer_fails_at_once, alpha_beta) {
     m.give_list(a, 1, "a");
     m.start(a);  // beta never runs: its port refuses
     auto t0 = std::chrono::steady_clock::now();
@@ -587,10 +521,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_peer_or_this_node_fails_without_dialling) {
     BOOST_TEST(contains(a.log_text(), "node list: with id 1: this node itself"));
 }
 
-BOOST_AUTO_TEST_CASE(a_silent_peer_fails_within_the_timeout) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(a_silent_peer_fails_within_the_timeout, alpha_beta) {
     a.settings.list_timeout = 1s;
     m.give_list(a, 1, "a");
     m.start(a);
@@ -606,10 +537,7 @@ BOOST_AUTO_TEST_CASE(a_silent_peer_fails_within_the_timeout) {
     BOOST_TEST(contains(a.log_text(), "TLS handshake: timed out"));
 }
 
-BOOST_AUTO_TEST_CASE(stop_reports_exchanges_in_flight_as_failed) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(stop_reports_exchanges_in_flight_as_failed, alpha_beta) {
     m.give_list(a, 1, "a");
     m.start(a);
     asio::ip::tcp::acceptor hole(m.io, {asio::ip::make_address("127.0.0.1"), b.port});
@@ -659,10 +587,7 @@ BOOST_AUTO_TEST_CASE(a_negotiation_and_a_node_list_exchange_with_the_same_peer_b
     }
 }
 
-BOOST_AUTO_TEST_CASE(the_push_tool_pushes_what_it_is_given_and_reports_what_the_peer_did) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(the_push_tool_pushes_what_it_is_given_and_reports_what_the_peer_did, alpha_beta) {
     a.settings.list_timeout = 1s;
     m.give_list(a, 5, "alpha's");
     m.start(a);

@@ -64,14 +64,6 @@ void expect_close(asio::ssl::stream<asio::ip::tcp::socket>& s, rogue_result& r) 
     r.peer_closed = static_cast<bool>(ec);
 }
 
-template <class F>
-rogue_result run_rogue(mesh& m, F&& f) {
-    auto fut = std::async(std::launch::async, std::forward<F>(f));
-    m.run_until([&] { return fut.wait_for(0ms) == std::future_status::ready; }, 20s);
-    BOOST_REQUIRE(fut.wait_for(0ms) == std::future_status::ready);
-    return fut.get();
-}
-
 void send_raw(asio::ssl::stream<asio::ip::tcp::socket>& s, const std::vector<std::uint8_t>& bytes) {
     boost::system::error_code ec;
     asio::write(s, asio::buffer(bytes), ec);
@@ -84,16 +76,11 @@ bool same(const A& a, const B& b) {
     return std::equal(x.begin(), x.end(), y.begin(), y.end());
 }
 
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(negotiation_service)
 
-BOOST_AUTO_TEST_CASE(two_nodes_agree_on_algorithms_and_mirrored_keys) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(two_nodes_agree_on_algorithms_and_mirrored_keys, alpha_beta) {
     m.start_all();
     a.svc->request(b.id);
     BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
@@ -149,10 +136,7 @@ BOOST_AUTO_TEST_CASE(preference_tables_decide_the_same_way_on_both_sides) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(per_peer_override_applies_to_that_peer_only) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(per_peer_override_applies_to_that_peer_only, alpha_beta) {
     auto& c = m.add("gamma", 3);
     a.settings.peer_prefs["beta"] = parse_prefs("chacha20-poly1305:10", "none:0:1").value();
     m.start_all();
@@ -163,10 +147,7 @@ BOOST_AUTO_TEST_CASE(per_peer_override_applies_to_that_peer_only) {
     BOOST_TEST(a.svc->pair(c.id)->current->cipher == 1);
 }
 
-BOOST_AUTO_TEST_CASE(three_nodes_negotiate_every_pair_and_keys_differ_per_pair) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(three_nodes_negotiate_every_pair_and_keys_differ_per_pair, alpha_beta) {
     auto& c = m.add("gamma", 3);
     m.start_all();
     for (auto* n : {&a, &b, &c}) n->svc->request_missing(200ms);
@@ -196,10 +177,7 @@ BOOST_AUTO_TEST_CASE(simultaneous_negotiations_converge_to_one_result) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(state_survives_a_restart_with_the_same_keys_and_counters) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(state_survives_a_restart_with_the_same_keys_and_counters, alpha_beta) {
     m.start_all();
     a.svc->request(b.id);
     BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
@@ -223,10 +201,7 @@ BOOST_AUTO_TEST_CASE(state_survives_a_restart_with_the_same_keys_and_counters) {
     BOOST_TEST(a.svc->pair(b.id)->previous->epoch == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(corrupt_state_is_reported_and_the_pair_renegotiates) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(corrupt_state_is_reported_and_the_pair_renegotiates, alpha_beta) {
     m.start_all();
     a.svc->request(b.id);
     BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
@@ -245,10 +220,7 @@ BOOST_AUTO_TEST_CASE(corrupt_state_is_reported_and_the_pair_renegotiates) {
     BOOST_TEST(a.svc->pair(b.id)->current->epoch == 2u);  // beta remembered epoch 1
 }
 
-BOOST_AUTO_TEST_CASE(rekey_before_expiry_keeps_the_previous_epoch_for_the_grace_period) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(rekey_before_expiry_keeps_the_previous_epoch_for_the_grace_period, alpha_beta) {
     a.settings.rekey_after = 2s;  // rekeys at 90 %: 1.8 s
     a.settings.rekey_grace = 30s;
     m.start_all();
@@ -265,10 +237,7 @@ BOOST_AUTO_TEST_CASE(rekey_before_expiry_keeps_the_previous_epoch_for_the_grace_
     BOOST_TEST(contains(a.log_text(), "rekeying"));
 }
 
-BOOST_AUTO_TEST_CASE(rekey_after_a_message_count) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(rekey_after_a_message_count, alpha_beta) {
     a.settings.rekey_messages = 1000;
     m.start_all();
     a.svc->request(b.id);
@@ -288,7 +257,7 @@ BOOST_AUTO_TEST_CASE(refuses_a_certificate_from_another_ca) {
     m.add("beta", 2);
     m.start(a);
     auto evil = m.certs.issue("beta", "", true);
-    auto r = run_rogue(m, [&] { return rogue(a.port, evil, TLS1_3_VERSION, expect_close); });
+    auto r = m.run_beside([&] { return rogue(a.port, evil, TLS1_3_VERSION, expect_close); });
     m.run_for(100ms);
     BOOST_TEST(!a.svc->pair(2));
     BOOST_TEST(a.svc->stats().refused_peer >= 1u);
@@ -301,19 +270,16 @@ BOOST_AUTO_TEST_CASE(refuses_a_common_name_not_in_the_list) {
     auto& a = m.add("alpha", 1);
     m.start(a);
     auto mallory = m.certs.issue("mallory");
-    auto r = run_rogue(m, [&] { return rogue(a.port, mallory, TLS1_3_VERSION, expect_close); });
+    auto r = m.run_beside([&] { return rogue(a.port, mallory, TLS1_3_VERSION, expect_close); });
     m.run_for(100ms);
     BOOST_TEST(r.peer_closed);
     BOOST_TEST(contains(a.log_text(), "common name is not a node of the node list: CN mallory"));
 }
 
-BOOST_AUTO_TEST_CASE(refuses_a_hello_claiming_another_node_id) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(refuses_a_hello_claiming_another_node_id, alpha_beta) {
     m.add("gamma", 3);
     m.start(a);
-    auto r = run_rogue(m, [&] {
+    auto r = m.run_beside([&] {
         return rogue(a.port, b.files, TLS1_3_VERSION, [](auto& s, rogue_result& rr) {
             send_raw(s, encode(hello_msg{3, 1, hello_purpose::negotiate}));
             expect_close(s, rr);
@@ -341,10 +307,7 @@ BOOST_AUTO_TEST_CASE(require_ou_refuses_other_units_and_accepts_its_own) {
     BOOST_TEST(contains(a.log_text(), "organisational unit does not match require-ou: node beta has OU 'office', required 'mesh'"));
 }
 
-BOOST_AUTO_TEST_CASE(pin_in_the_list_must_match_the_certificate) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(pin_in_the_list_must_match_the_certificate, alpha_beta) {
     auto& c = m.add("gamma", 3);
     auto other = m.certs.issue("other");
     bnl_list l = m.list;
@@ -370,28 +333,22 @@ BOOST_AUTO_TEST_CASE(refuses_an_expired_certificate) {
     auto expired = m.certs.issue("beta", "--not-before 20200101000000Z --not-after 20210101000000Z");
     m.add("beta", 2, expired);
     m.start(a);
-    auto r = run_rogue(m, [&] { return rogue(a.port, expired, TLS1_3_VERSION, expect_close); });
+    auto r = m.run_beside([&] { return rogue(a.port, expired, TLS1_3_VERSION, expect_close); });
     m.run_for(100ms);
     BOOST_TEST(!a.svc->pair(2));
     BOOST_TEST(contains(a.log_text(), "certificate has expired"));
 }
 
-BOOST_AUTO_TEST_CASE(refuses_a_tls_1_2_client) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(refuses_a_tls_1_2_client, alpha_beta) {
     m.start(a);
-    auto r = run_rogue(m, [&] { return rogue(a.port, b.files, TLS1_2_VERSION, expect_close); });
+    auto r = m.run_beside([&] { return rogue(a.port, b.files, TLS1_2_VERSION, expect_close); });
     m.run_for(100ms);
     BOOST_TEST(r.connected);
     BOOST_TEST(!r.handshake_ok);
     BOOST_TEST(contains(a.log_text(), "unsupported protocol"));
 }
 
-BOOST_AUTO_TEST_CASE(no_common_cipher_fails_with_both_lists_in_the_log) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(no_common_cipher_fails_with_both_lists_in_the_log, alpha_beta) {
     a.settings.prefs = parse_prefs("aes-128-gcm:5", "none:0:1").value();
     b.settings.prefs = parse_prefs("chacha20-poly1305:5", "none:0:1").value();
     m.start_all();
@@ -405,12 +362,9 @@ BOOST_AUTO_TEST_CASE(no_common_cipher_fails_with_both_lists_in_the_log) {
     BOOST_TEST(contains(b.log_text(), "no common cipher"));
 }
 
-BOOST_AUTO_TEST_CASE(an_oversized_message_closes_the_connection) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(an_oversized_message_closes_the_connection, alpha_beta) {
     m.start(a);
-    auto r = run_rogue(m, [&] {
+    auto r = m.run_beside([&] {
         return rogue(a.port, b.files, TLS1_3_VERSION, [](auto& s, rogue_result& rr) {
             std::vector<std::uint8_t> hdr(5);
             hdr[0] = 1;  // HELLO, whose body is 15 bytes
@@ -425,10 +379,7 @@ BOOST_AUTO_TEST_CASE(an_oversized_message_closes_the_connection) {
     BOOST_TEST(contains(a.log_text(), "reading HELLO"));
 }
 
-BOOST_AUTO_TEST_CASE(a_silent_client_times_out_and_the_listener_still_serves) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(a_silent_client_times_out_and_the_listener_still_serves, alpha_beta) {
     a.settings.handshake_timeout = 1s;
     m.start_all();
     asio::ip::tcp::socket silent(m.io);
@@ -440,10 +391,7 @@ BOOST_AUTO_TEST_CASE(a_silent_client_times_out_and_the_listener_still_serves) {
     BOOST_TEST(contains(a.log_text(), "timed out"));
 }
 
-BOOST_AUTO_TEST_CASE(two_hundred_connections_at_once_cannot_hold_the_listener) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(two_hundred_connections_at_once_cannot_hold_the_listener, alpha_beta) {
     a.settings.max_connections = 16;
     a.settings.handshake_timeout = 5s;
     m.start_all();
@@ -505,10 +453,7 @@ BOOST_AUTO_TEST_CASE(a_large_list_is_dialled_at_most_max_connections_at_a_time) 
 // Both nodes start wanting the pair (request_missing); whichever dials
 // first, the other's wish is fulfilled by that negotiation: no second one a
 // tick later (which used to stall the first seconds of traffic).
-BOOST_AUTO_TEST_CASE(one_negotiation_when_both_sides_want_the_pair) {
-    mesh m;
-    auto& a = m.add("alpha", 1);
-    auto& b = m.add("beta", 2);
+BOOST_FIXTURE_TEST_CASE(one_negotiation_when_both_sides_want_the_pair, alpha_beta) {
     m.start_all();
     a.svc->request_missing(0ms);
     b.svc->request_missing(2000ms);
