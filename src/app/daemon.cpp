@@ -118,7 +118,7 @@ void daemon::start() {
         neg_->on_established = [this](const pair_state& st) { established(st); };
         // Accept a new epoch as soon as it is persisted (the peer may send under it).
         neg_->on_persisted = [this](const pair_state& st) {
-            if (dp_) dp_->accept_epoch(st, now());
+            if (dp_) dp_->accept_epoch(st);
         };
         start_distribution();
         return neg_->start();
@@ -178,12 +178,11 @@ void daemon::start() {
 }
 
 void daemon::install_restored() {
-    const std::int64_t t = now();
     for (const auto& n : bnl_->list().nodes) {
         const pair_state* st = neg_->pair(n.id);
         if (!st || !st->current) continue;
         const bool clean = st->clean_shutdown;
-        if (!dp_->install(*st, clean, true, t)) {
+        if (!dp_->install(*st, clean, true)) {
             log_.warning("state: keys for {} unusable; renegotiating", n.name);
             neg_->request(n.id);
             continue;
@@ -458,7 +457,7 @@ bool daemon::reserve(std::uint32_t peer, std::uint64_t to) {
 
 void daemon::established(const pair_state& st) {
     if (!dp_) return;
-    if (!dp_->install(st, true, false, now())) {
+    if (!dp_->install(st, true, false)) {
         log_.warning("negotiated keys for {} could not be installed", st.peer_name);
         return;
     }

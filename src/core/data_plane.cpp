@@ -47,7 +47,7 @@ void data_plane::set_nodes(std::shared_ptr<const bnl_index> bnl) {
     peers_ = std::move(next);
 }
 
-bool data_plane::install(const pair_state& st, bool accept_rx, bool restored, std::int64_t now) {
+bool data_plane::install(const pair_state& st, bool accept_rx, bool restored) {
     auto it = peers_.find(st.peer_id);
     if (it == peers_.end() || !st.current || st.self_id != settings_.self_id || st.peer_name != it->second.name)
         return false;
@@ -77,9 +77,9 @@ bool data_plane::install(const pair_state& st, bool accept_rx, bool restored, st
             rx_prev->valid_until = until;
         } else if (p.rx_previous && p.rx_previous->epoch == st.previous->epoch) {
             rx_prev = std::move(p.rx_previous);
-        } else if (until == 0 || now < until) {
-            rx_prev = make_rx(*st.previous, until);
         }
+        // Not held: never rebuilt.  A fresh window for an epoch that has
+        // carried traffic would accept its captured frames again.
     }
     // Send side: a new epoch starts at its persisted reservation; the same
     // epoch keeps its live counter.
@@ -108,7 +108,7 @@ std::optional<data_plane::rx_key> data_plane::make_rx_key(const pair_state& st, 
     return k;
 }
 
-bool data_plane::accept_epoch(const pair_state& st, std::int64_t now) {
+bool data_plane::accept_epoch(const pair_state& st) {
     auto it = peers_.find(st.peer_id);
     if (it == peers_.end() || !st.current || st.self_id != settings_.self_id || st.peer_name != it->second.name)
         return false;
@@ -116,16 +116,18 @@ bool data_plane::accept_epoch(const pair_state& st, std::int64_t now) {
     if (p.rx_current && p.rx_current->epoch == st.current->epoch) return true;
     auto rx = make_rx_key(st, *st.current, 0, true);
     if (!rx) return false;
-    if (p.rx_current) {
-        // The epoch in use so far stays accepted as the previous one, for
-        // as long as the new state says (the grace period), or until the
-        // full install() replaces it.
-        if (st.previous && st.previous->epoch == p.rx_current->epoch)
-            p.rx_current->valid_until = st.previous->valid_until;
-        else if (p.rx_current->valid_until == 0 || p.rx_current->valid_until > now)
-            p.rx_current->valid_until = now;
-        p.rx_previous = std::move(p.rx_current);
+    // The new state's previous epoch stays accepted, with its live window,
+    // for as long as that state says (the grace period).  Whatever else we
+    // held (an epoch whose negotiation never confirmed) goes.
+    std::optional<rx_key> prev;
+    if (st.previous) {
+        if (p.rx_current && p.rx_current->epoch == st.previous->epoch)
+            prev = std::move(p.rx_current);
+        else if (p.rx_previous && p.rx_previous->epoch == st.previous->epoch)
+            prev = std::move(p.rx_previous);
+        if (prev) prev->valid_until = st.previous->valid_until;
     }
+    p.rx_previous = std::move(prev);
     p.rx_current = std::move(rx);
     return true;
 }

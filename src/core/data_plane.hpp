@@ -68,13 +68,13 @@ public:
     // Returns false if the state cannot be used (unknown peer, bad key).
     // `restored`: loaded from disk at start; the previous epoch is then not
     // installed (its replay window was not saved, so its frames could replay).
-    bool install(const pair_state& st, bool accept_rx, bool restored, std::int64_t now);
+    bool install(const pair_state& st, bool accept_rx, bool restored);
     // A negotiation has persisted a new epoch but not yet heard the peer's
     // CONFIRM: frames under it are accepted from now on (the peer may start
     // sending as soon as it hears our CONFIRM), while sending stays on the
     // old epoch until install().  The epoch received so far becomes the
     // previous one.  Returns false as install() does.
-    bool accept_epoch(const pair_state& st, std::int64_t now);
+    bool accept_epoch(const pair_state& st);
     // Drops a peer's keys and queued packets (its identity changed: a new
     // pin).  It stays a listed peer, with no keys: frames under the old keys
     // are dropped (no_key) and outbound packets wait for a new negotiation.

@@ -104,8 +104,8 @@ int main(int argc, char** argv) {
             data_plane a({1, mtu, 4, std::uint64_t{1} << 62}), b({2, mtu, 4});
             a.set_nodes(bnl);
             b.set_nodes(bnl);
-            a.install(make_state(1, 2, c), true, false, 0);
-            b.install(make_state(2, 1, c), true, false, 0);
+            a.install(make_state(1, 2, c), true, false);
+            b.install(make_state(2, 1, c), true, false);
             a.set_reservation(2, std::uint64_t{1} << 62);
             const std::size_t seg = std::min<std::size_t>(size, 1400);
             const bool split = size > 1400;

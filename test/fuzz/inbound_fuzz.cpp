@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     constexpr unsigned mtu = 1420;
     data_plane b({2, mtu, 4});
     b.set_nodes(bnl);
-    WEFT_CHECK(b.install(make_state(2, 1), true, false, 0));
+    WEFT_CHECK(b.install(make_state(2, 1), true, false));
     const peer_endpoint from{ip_address::v4(198, 18, 0, 1), 3406};
     std::vector<std::uint8_t> frame;
     if ((data[0] & 1) == 0) {

@@ -77,8 +77,8 @@ struct pair_fixture {
     explicit pair_fixture(cipher_id c = cipher_id::aes_256_gcm, std::uint8_t comp = 0, std::uint8_t level = 0) {
         a.set_nodes(bnl);
         b.set_nodes(bnl);
-        BOOST_REQUIRE(a.install(make_state(1, 2, c, comp, level, 1, 7), true, false, 0));
-        BOOST_REQUIRE(b.install(make_state(2, 1, c, comp, level, 1, 7), true, false, 0));
+        BOOST_REQUIRE(a.install(make_state(1, 2, c, comp, level, 1, 7), true, false));
+        BOOST_REQUIRE(b.install(make_state(2, 1, c, comp, level, 1, 7), true, false));
         a.set_reservation(2, 1u << 20);
         b.set_reservation(1, 1u << 20);
     }
@@ -217,10 +217,10 @@ BOOST_AUTO_TEST_CASE(no_route_answers_icmp_unreachable_and_queues_wait_for_keys)
         BOOST_TEST(r.peer == 2u);
     }
     BOOST_TEST(drops(a, 2, frame_drop::queue_full) == 2u);
-    BOOST_REQUIRE(a.install(make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 1, 7), true, false, 1));
+    BOOST_REQUIRE(a.install(make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 1, 7), true, false));
     data_plane b({2, mtu, 4});
     b.set_nodes(bnl);
-    BOOST_REQUIRE(b.install(make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 1, 7), true, false, 1));
+    BOOST_REQUIRE(b.install(make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 1, 7), true, false));
     // The first drain asks for a counter reservation before any counter is used.
     r = a.drain_one(2, buf, 1);
     BOOST_REQUIRE((r.what == data_plane::action::reserve));
@@ -244,7 +244,7 @@ BOOST_AUTO_TEST_CASE(counters_never_pass_the_reservation) {
     std::copy(p.begin(), p.end(), f.buf.begin() + data_plane::headroom);
     data_plane small({1, mtu, 8, 3});  // reservation blocks of 3 counters
     small.set_nodes(f.bnl);
-    BOOST_REQUIRE(small.install(make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 1, 7), true, false, 0));
+    BOOST_REQUIRE(small.install(make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 1, 7), true, false));
     std::vector<std::uint64_t> seen;
     for (int i = 0; i < 10; ++i) {
         auto r = small.outbound(f.buf, p.size(), 1);
@@ -277,7 +277,7 @@ BOOST_AUTO_TEST_CASE(restart_rules_clean_and_unclean) {
     st.current->rx_highwater = live.rx_highest + 1;
     data_plane b2({2, mtu, 8});
     b2.set_nodes(f.bnl);
-    BOOST_REQUIRE(b2.install(st, true, true, 0));
+    BOOST_REQUIRE(b2.install(st, true, true));
     for (auto& c : captured) {
         auto r = b2.inbound(c, f.a_ep, 100);
         BOOST_TEST((r.reason == frame_drop::replay));
@@ -288,12 +288,12 @@ BOOST_AUTO_TEST_CASE(restart_rules_clean_and_unclean) {
     // Unclean restart: nothing under the old keys is accepted.
     data_plane b3({2, mtu, 8});
     b3.set_nodes(f.bnl);
-    BOOST_REQUIRE(b3.install(make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 1, 7), false, true, 0));
+    BOOST_REQUIRE(b3.install(make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 1, 7), false, true));
     auto later = f.seal(p, f.a);
     BOOST_TEST((b3.inbound(later, f.a_ep, 100).reason == frame_drop::not_accepting));
     // ... until a fresh epoch is installed.
-    BOOST_REQUIRE(b3.install(make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 2, 9), true, false, 0));
-    BOOST_REQUIRE(f.a.install(make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 2, 9), true, false, 0));
+    BOOST_REQUIRE(b3.install(make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 2, 9), true, false));
+    BOOST_REQUIRE(f.a.install(make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 2, 9), true, false));
     f.a.set_reservation(2, 1u << 20);
     auto fresh2 = f.seal(p, f.a);
     BOOST_TEST(delivered(b3.inbound(fresh2, f.a_ep, 100), p));
@@ -308,11 +308,41 @@ BOOST_AUTO_TEST_CASE(previous_epoch_is_accepted_only_during_its_grace) {
     auto st = make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 2, 11);
     st.previous = make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 1, 7).current->clone();
     st.previous->valid_until = 200;
-    BOOST_REQUIRE(f.b.install(st, true, false, 100));
+    BOOST_REQUIRE(f.b.install(st, true, false));
     BOOST_TEST(delivered(f.b.inbound(old2, f.a_ep, 150), p));          // in grace
     BOOST_TEST((f.b.inbound(old1, f.a_ep, 150).reason == frame_drop::replay));  // window kept across the step
     auto old3 = f.seal(p, f.a);
     BOOST_TEST((f.b.inbound(old3, f.a_ep, 200).reason == frame_drop::no_key));  // grace over
+}
+
+// A negotiation persisted epoch 2 (accepted at once), then failed before
+// CONFIRM; the next one, epoch 3, still has epoch 1 as its previous.  Epoch
+// 1's window survives both steps and the install: its captured frames stay
+// replays, and epoch 2's keys are gone.
+BOOST_AUTO_TEST_CASE(an_unconfirmed_epoch_never_reopens_the_previous_window) {
+    pair_fixture f;
+    auto p = ipv4_packet("198.19.1.5", "198.19.2.9", 10);
+    auto old1 = f.seal(p, f.a);
+    BOOST_TEST(delivered(f.open(old1, f.b, f.a_ep), p));
+    auto with_previous = [](pair_state st) {
+        st.previous = make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 1, 7).current->clone();
+        st.previous->valid_until = 300;
+        return st;
+    };
+    BOOST_REQUIRE(f.b.accept_epoch(with_previous(make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 2, 11))));
+    auto b3 = with_previous(make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 3, 13));
+    BOOST_REQUIRE(f.b.accept_epoch(b3));
+    BOOST_TEST((f.b.inbound(old1, f.a_ep, 100).reason == frame_drop::replay));
+    BOOST_REQUIRE(f.b.install(b3, true, false));
+    BOOST_TEST((f.b.inbound(old1, f.a_ep, 101).reason == frame_drop::replay));
+    auto fresh1 = f.seal(p, f.a);
+    BOOST_TEST(delivered(f.b.inbound(fresh1, f.a_ep, 102), p));  // epoch 1, in grace
+    // A sender on the abandoned epoch 2 is not heard.
+    pair_fixture g;
+    BOOST_REQUIRE(g.a.install(make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 2, 11), true, false));
+    g.a.set_reservation(2, 1u << 20);
+    auto abandoned = g.seal(p, g.a);
+    BOOST_TEST((f.b.inbound(abandoned, f.a_ep, 103).reason == frame_drop::no_key));
 }
 
 // The race a fast rekey exposed: the peer hears our CONFIRM and sends under
@@ -326,7 +356,7 @@ BOOST_AUTO_TEST_CASE(a_persisted_epoch_is_accepted_before_the_peers_confirm) {
     auto a2 = make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 2, 11);
     a2.previous = make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 1, 7).current->clone();
     a2.previous->valid_until = 130;
-    BOOST_REQUIRE(f.a.install(a2, true, false, 100));
+    BOOST_REQUIRE(f.a.install(a2, true, false));
     f.a.set_reservation(2, 1u << 20);
     auto new1 = f.seal(p, f.a);
     BOOST_TEST((f.b.inbound(new1, f.a_ep, 100).reason == frame_drop::no_key));  // beta has not persisted yet
@@ -334,7 +364,7 @@ BOOST_AUTO_TEST_CASE(a_persisted_epoch_is_accepted_before_the_peers_confirm) {
     auto b2 = make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 2, 11);
     b2.previous = make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 1, 7).current->clone();
     b2.previous->valid_until = 130;
-    BOOST_REQUIRE(f.b.accept_epoch(b2, 100));
+    BOOST_REQUIRE(f.b.accept_epoch(b2));
     auto new2 = f.seal(p, f.a);
     BOOST_TEST(delivered(f.b.inbound(new2, f.a_ep, 100), p));
     BOOST_TEST(delivered(f.b.inbound(old1, f.a_ep, 100), p));  // the old epoch: still accepted, in grace
@@ -342,11 +372,11 @@ BOOST_AUTO_TEST_CASE(a_persisted_epoch_is_accepted_before_the_peers_confirm) {
     auto back = f.seal(ipv4_packet("198.19.2.9", "198.19.1.5", 10), f.b);
     BOOST_TEST(back[1] == 1u);  // epoch byte: see FRAME.md
     // The full install keeps the window of epoch 2 (no replay reopened).
-    BOOST_REQUIRE(f.b.install(b2, true, false, 101));
+    BOOST_REQUIRE(f.b.install(b2, true, false));
     BOOST_TEST((f.b.inbound(new2, f.a_ep, 101).reason == frame_drop::replay));
     // Unknown peer or foreign state: refused.
     auto stranger = make_state(2, 9, cipher_id::aes_256_gcm, 0, 0, 3, 1);
-    BOOST_TEST(!f.b.accept_epoch(stranger, 101));
+    BOOST_TEST(!f.b.accept_epoch(stranger));
 }
 
 // A re-pinned node keeps its id and name: its old keys must go anyway.
