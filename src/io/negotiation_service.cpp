@@ -193,8 +193,16 @@ std::error_code negotiation_service::update(std::uint32_t peer_id, const std::fu
     return {};
 }
 
+std::uint32_t negotiation_service::highest_epoch(std::uint32_t peer_id) const {
+    std::uint32_t e = 0;
+    if (auto it = pairs_.find(peer_id); it != pairs_.end()) e = it->second.highest_epoch;
+    if (auto it = persisted_epoch_.find(peer_id); it != persisted_epoch_.end()) e = std::max(e, it->second);
+    return e;
+}
+
 void negotiation_service::forget(std::uint32_t peer_id) {
     pairs_.erase(peer_id);
+    persisted_epoch_.erase(peer_id);
     retry_.erase(peer_id);
     if (auto it = flights_.find(peer_id); it != flights_.end()) {
         it->second->abandoned = true;
@@ -491,8 +499,9 @@ awaitable<bool> negotiation_service::negotiate(std::shared_ptr<connection> c, co
     } guard{this, peer.id, f};
 
     // PROPOSE, both ways.
-    const auto old = pairs_.find(peer.id);
-    const std::uint32_t my_epoch = (old != pairs_.end() ? old->second.highest_epoch : 0) + 1;
+    // Never an epoch persisted before, even by a negotiation that then
+    // failed: the same number under other keys would meet the old keys.
+    const std::uint32_t my_epoch = highest_epoch(peer.id) + 1;
     const algorithm_prefs& my_prefs = prefs_for(peer.name);
     if (!co_await write_message(*c, to_propose(my_prefs, my_epoch))) co_return fail("cannot send PROPOSE");
     m = co_await read_message(*c, settings_);
@@ -529,7 +538,8 @@ awaitable<bool> negotiation_service::negotiate(std::shared_ptr<connection> c, co
     // Persist before confirming: once the peer hears CONFIRM it may send
     // under these keys, and a crash must not lose them.
     pair_state next;
-    if (old != pairs_.end()) next = old->second.clone();
+    // Looked up now: the map may have changed while we waited on the peer.
+    if (auto old = pairs_.find(peer.id); old != pairs_.end()) next = old->second.clone();
     next.self_id = self_id_;
     next.peer_id = peer.id;
     next.peer_name = peer.name;
@@ -556,6 +566,7 @@ awaitable<bool> negotiation_service::negotiate(std::shared_ptr<connection> c, co
         co_await send_error(error_msg_code::internal, "cannot persist state");
         co_return fail("cannot persist state: " + ec.message());
     }
+    persisted_epoch_[peer.id] = std::max(persisted_epoch_[peer.id], epoch);
     if (on_persisted) on_persisted(next);
 
     auto hash = confirm_hash(context);

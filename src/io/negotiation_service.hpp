@@ -204,6 +204,9 @@ private:
     std::unordered_map<std::uint32_t, std::shared_ptr<flight>> flights_;
     std::list<std::shared_ptr<exchange>> exchanges_;  // dialled node-list exchanges not yet finished
     std::unordered_map<std::uint32_t, pair_state> pairs_;
+    // The highest epoch saved per peer, confirmed or not.
+    std::unordered_map<std::uint32_t, std::uint32_t> persisted_epoch_;
+    std::uint32_t highest_epoch(std::uint32_t peer_id) const;
     struct retry_state {
         clock::time_point next_attempt{};
         std::chrono::milliseconds backoff{0};

@@ -362,6 +362,41 @@ BOOST_FIXTURE_TEST_CASE(no_common_cipher_fails_with_both_lists_in_the_log, alpha
     BOOST_TEST(contains(b.log_text(), "no common cipher"));
 }
 
+// Alpha persists epoch 1 with a peer that then vanishes before CONFIRM.
+// The next negotiation must not use epoch 1 again: the same number under
+// other keys would meet the keys alpha already accepted for it.
+BOOST_FIXTURE_TEST_CASE(an_epoch_persisted_by_a_failed_negotiation_is_never_reused, alpha_beta) {
+    m.start(a);
+    auto r = m.run_beside([&] {
+        return rogue(a.port, b.files, TLS1_3_VERSION, [&](auto& s, rogue_result& rr) {
+            send_raw(s, encode(hello_msg{b.id, 1, hello_purpose::negotiate}));
+            send_raw(s, encode(propose_msg{1, {{cipher_id::aes_256_gcm, 1}}, {{compression_id::none, 0, 1}}}));
+            // HELLO, PROPOSE, then CONFIRM: alpha has saved epoch 1 by now.
+            for (int seen = 0; seen < 3;) {
+                std::array<std::uint8_t, msg_header_size> hdr{};
+                boost::system::error_code ec;
+                asio::read(s, asio::buffer(hdr), ec);
+                if (ec) return;
+                auto h = decode_header(hdr);
+                if (!h) return;
+                std::vector<std::uint8_t> body(h->length);
+                asio::read(s, asio::buffer(body), ec);
+                if (ec) return;
+                ++seen;
+                if (seen == 3) rr.peer_closed = h->type == msg_type::confirm;
+            }
+        });
+    });
+    BOOST_REQUIRE(r.peer_closed);  // (here: alpha's CONFIRM arrived)
+    BOOST_REQUIRE(m.run_until([&] { return a.svc->stats().failed >= 1; }));
+    BOOST_TEST(!a.svc->pair(b.id));
+    m.start(b);
+    b.svc->request(a.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+    BOOST_TEST(a.svc->pair(b.id)->current->epoch == 2u);
+    BOOST_TEST(b.svc->pair(a.id)->current->epoch == 2u);
+}
+
 BOOST_FIXTURE_TEST_CASE(an_oversized_message_closes_the_connection, alpha_beta) {
     m.start(a);
     auto r = m.run_beside([&] {
