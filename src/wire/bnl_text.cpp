@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "base/hex.hpp"
+#include "base/utf8.hpp"
 #include "wire/bnl.hpp"
 
 namespace weft {
@@ -37,31 +38,13 @@ std::optional<U> parse_decimal(std::string_view text, U max) noexcept {
 // characters but tab.  Returns a description of the first problem.
 const char* encoding_problem(std::string_view s) noexcept {
     for (std::size_t i = 0; i < s.size();) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            if (c == '\r') return "carriage return (the file must use LF line endings)";
-            if (c == 0) return "NUL byte";
-            if ((c < 0x20 && c != '\t') || c == 0x7f) return "control character";
-            ++i;
-            continue;
-        }
-        std::size_t len;
-        std::uint32_t cp;
-        if ((c & 0xe0) == 0xc0) len = 2, cp = c & 0x1f;
-        else if ((c & 0xf0) == 0xe0) len = 3, cp = c & 0x0f;
-        else if ((c & 0xf8) == 0xf0) len = 4, cp = c & 0x07;
-        else return "invalid UTF-8";
-        if (i + len > s.size()) return "invalid UTF-8";
-        for (std::size_t k = 1; k < len; ++k) {
-            auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xc0) != 0x80) return "invalid UTF-8";
-            cp = cp << 6 | (cc & 0x3f);
-        }
-        static constexpr std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return "invalid UTF-8";
-        if (cp >= 0x80 && cp <= 0x9f) return "control character";  // C1 (e.g. a terminal CSI)
-        i += len;
+        const utf8_char c = decode_utf8(s, i);
+        if (c.length == 0) return "invalid UTF-8";
+        if (c.code_point == '\r') return "carriage return (the file must use LF line endings)";
+        if (c.code_point == 0) return "NUL byte";
+        if (c.code_point != '\t' && is_control_character(c.code_point))
+            return "control character";  // C0, DEL, C1 (e.g. a terminal CSI)
+        i += c.length;
     }
     return nullptr;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "base/utf8.hpp"
 #include "wire/bnl.hpp"
 
 namespace weft {
@@ -13,47 +14,6 @@ using json = nlohmann::json;
 
 constexpr std::array<std::string_view, 5> command_names{"status", "bnl", "push", "reload",
                                                         "renegotiate"};
-
-// Length of the UTF-8 sequence starting at text[i], or 0 if it is not a
-// well-formed one (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF).
-std::size_t utf8_length(std::span<const std::uint8_t> text, std::size_t i) noexcept {
-    const std::uint8_t b = text[i];
-    if (b < 0x80) return 1;
-    std::size_t n = 0;
-    std::uint8_t lo = 0x80, hi = 0xbf;  // range of the second byte
-    if (b >= 0xc2 && b <= 0xdf) {
-        n = 2;
-    } else if (b >= 0xe0 && b <= 0xef) {
-        n = 3;
-        if (b == 0xe0) lo = 0xa0;
-        if (b == 0xed) hi = 0x9f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-        n = 4;
-        if (b == 0xf0) lo = 0x90;
-        if (b == 0xf4) hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (text.size() - i < n) return 0;
-    if (text[i + 1] < lo || text[i + 1] > hi) return 0;
-    for (std::size_t k = 2; k < n; ++k)
-        if (text[i + k] < 0x80 || text[i + k] > 0xbf) return 0;
-    return n;
-}
-
-// Index of the first byte that is not part of well-formed UTF-8, or npos.
-std::size_t first_invalid_utf8(std::span<const std::uint8_t> text) noexcept {
-    for (std::size_t i = 0; i < text.size();) {
-        const std::size_t n = utf8_length(text, i);
-        if (n == 0) return i;
-        i += n;
-    }
-    return std::string_view::npos;
-}
-
-std::span<const std::uint8_t> bytes_of(std::string_view s) noexcept {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 
 // nlohmann's messages start with "[json.exception.parse_error.101] ".
 std::string_view strip_exception_id(std::string_view what) noexcept {
@@ -168,19 +128,21 @@ std::optional<control_command> parse_control_command(std::string_view name) noex
 
 std::string one_line(std::string_view text, std::size_t max) {
     std::string out;
-    const auto bytes = bytes_of(text);
-    for (std::size_t i = 0; i < bytes.size();) {
-        std::size_t n = utf8_length(bytes, i);
-        std::string_view piece = n == 0 ? std::string_view("?") : text.substr(i, n);
-        if (n == 1 && (bytes[i] < 0x20 || bytes[i] == 0x7f)) piece = "?";
-        if (out.size() + piece.size() > max) {
-            out += "...";
-            break;
-        }
-        out += piece;
-        i += n == 0 ? 1 : n;
+    for (std::size_t i = 0; i < text.size();) {
+        const utf8_char c = decode_utf8(text, i);
+        if (c.length == 0 || is_control_character(c.code_point))
+            out += '?';
+        else
+            out += text.substr(i, c.length);
+        i += c.length == 0 ? 1 : c.length;
     }
-    return out;
+    if (out.size() <= max) return out;
+    if (max < 3) return std::string(max, '.');
+    // Cut at a character boundary so that "..." still fits within max.
+    std::size_t keep = max - 3;
+    while (keep > 0 && (static_cast<unsigned char>(out[keep]) & 0xc0) == 0x80) --keep;
+    out.resize(keep);
+    return out + "...";
 }
 
 result<control_request, std::string> parse_control_request(std::span<const std::uint8_t> line) {
@@ -193,7 +155,8 @@ result<control_request, std::string> parse_control_request(std::span<const std::
     const auto body = line.first(line.size() - 1);
     if (std::find(body.begin(), body.end(), std::uint8_t{'\n'}) != body.end())
         return unexpected{std::string("more than one line in the request")};
-    if (const auto bad = first_invalid_utf8(body); bad != std::string_view::npos)
+    if (const auto bad = first_invalid_utf8({reinterpret_cast<const char*>(body.data()), body.size()});
+        bad != std::string_view::npos)
         return unexpected{"not UTF-8 (byte " + std::to_string(bad) + ")"};
 
     request_sax sax;
@@ -243,7 +206,7 @@ std::string serialise_reply_error(std::string_view message) {
 result<control_reply, std::string> parse_control_reply(std::string_view text) {
     if (text.size() > control_reply_max)
         return unexpected{"answer longer than " + std::to_string(control_reply_max >> 20) + " MiB"};
-    if (const auto bad = first_invalid_utf8(bytes_of(text)); bad != std::string_view::npos)
+    if (const auto bad = first_invalid_utf8(text); bad != std::string_view::npos)
         return unexpected{"answer is not UTF-8 (byte " + std::to_string(bad) + ")"};
     if (nesting_depth(text, reply_max_depth) > reply_max_depth)
         return unexpected{"answer nested deeper than " + std::to_string(reply_max_depth) +

@@ -41,7 +41,7 @@ struct control_request {
 // and "peer" (string, required with renegotiate, refused with the others).
 // Errors: one line saying what is wrong, e.g. "unknown key 'peers'",
 // "'command' must be a string", "invalid peer name 'Node_B'", "not UTF-8
-// (byte 7)", "JSON syntax error at byte 12: ...".
+// (byte 7)", "JSON syntax error: parse error at line 1, column 12: ...".
 result<control_request, std::string> parse_control_request(std::span<const std::uint8_t> line);
 
 // The canonical request line, LF included; parse_control_request accepts it
@@ -67,9 +67,10 @@ std::string serialise_reply_error(std::string_view message);
 // bytes (a trailing LF or whitespace is allowed).  Errors: one line.
 result<control_reply, std::string> parse_control_reply(std::string_view text);
 
-// Makes a text safe to show on one line: control characters (LF included)
-// become '?', invalid UTF-8 becomes '?', and it is cut to `max` bytes with
-// "..." appended.
+// Makes a text safe to show on one line: control characters (C0 with LF,
+// DEL and C1) become '?', invalid UTF-8 becomes '?', and a text longer than
+// `max` bytes is cut at a character boundary so that it ends in "..." and
+// is at most `max` bytes.  one_line(one_line(t, m), m) == one_line(t, m).
 std::string one_line(std::string_view text, std::size_t max = 200);
 
 }  // namespace weft

@@ -7,6 +7,7 @@
 
 #include "base/check.hpp"
 #include "base/endian.hpp"
+#include "base/utf8.hpp"
 
 namespace weft {
 
@@ -19,45 +20,6 @@ unexpected<neg_error> fail(neg_errc code, std::string message) {
 std::string type_prefix(msg_type t) { return std::string(to_string(t)) + ": "; }
 
 std::string byte_count(std::size_t n) { return std::to_string(n) + (n == 1 ? " byte" : " bytes"); }
-
-// Length in bytes of the valid UTF-8 sequence starting s[i] (strict: no
-// overlong forms, no surrogates, nothing above U+10FFFF), or 0 if none does.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) return 1;
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if ((c & 0xe0) == 0xc0) {
-        len = 2;
-        cp = c & 0x1fu;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3;
-        cp = c & 0x0fu;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;  // a continuation byte or 0xf8..0xff where a sequence must start
-    }
-    if (s.size() - i < len) return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        const auto cc = static_cast<unsigned char>(s[i + k]);
-        if ((cc & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (cc & 0x3fu);
-    }
-    static constexpr std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return len;
-}
-
-bool valid_utf8(std::string_view s) noexcept {
-    for (std::size_t i = 0; i < s.size();) {
-        const std::size_t len = utf8_sequence_length(s, i);
-        if (len == 0) return false;
-        i += len;
-    }
-    return true;
-}
 
 std::string_view as_chars(std::span<const std::uint8_t> bytes) noexcept {
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
@@ -351,7 +313,7 @@ msg_type type_of(const message& m) noexcept {
 error_msg make_error_msg(error_msg_code code, std::string_view text) {
     error_msg m{code, {}};
     for (std::size_t i = 0; i < text.size();) {
-        const std::size_t len = utf8_sequence_length(text, i);
+        const std::size_t len = decode_utf8(text, i).length;
         // An invalid byte becomes one '?' and the scan resumes after it.
         if (m.text.size() + std::max<std::size_t>(len, 1) > error_max_text_size) break;
         if (len == 0) {

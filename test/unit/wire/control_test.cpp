@@ -190,9 +190,21 @@ BOOST_AUTO_TEST_CASE(one_line_is_safe) {
     BOOST_TEST(weft::one_line("a\nb\rc\x7f") == "a?b?c?");
     BOOST_TEST(weft::one_line("caf\xc3\xa9") == "caf\xc3\xa9");
     BOOST_TEST(weft::one_line("x\xff") == "x?");
-    BOOST_TEST(weft::one_line(std::string(10, 'a'), 4) == "aaaa...");
+    // C1 controls (here U+009B, a terminal CSI) are controls too.
+    BOOST_TEST(weft::one_line("a\xc2\x9b" "31mb") == "a?31mb");
+    BOOST_TEST(weft::one_line("a\xc2\xa0" "b") == "a\xc2\xa0" "b");  // U+00A0 is not
+    // A cut text ends in "..." and is at most max bytes.
+    BOOST_TEST(weft::one_line(std::string(10, 'a'), 10) == std::string(10, 'a'));
+    BOOST_TEST(weft::one_line(std::string(10, 'a'), 6) == "aaa...");
+    BOOST_TEST(weft::one_line(std::string(10, 'a'), 2) == "..");
     // Never cut inside a multi-byte character.
-    BOOST_TEST(weft::one_line("ab\xc3\xa9", 3) == "ab...");
+    BOOST_TEST(weft::one_line("abc\xc3\xa9xyz", 7) == "abc...");
+    // Bounded and stable when applied again (the reply codec relies on it).
+    const std::string long_text = std::string(1023, 'a') + "\xc3\xa9\xe2\x80\xa6";
+    const std::string once = weft::one_line(long_text, 1024);
+    BOOST_TEST(once.size() <= 1024u);
+    BOOST_TEST(once == std::string(1021, 'a') + "...");
+    BOOST_TEST(weft::one_line(once, 1024) == once);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
