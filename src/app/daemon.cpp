@@ -243,17 +243,26 @@ awaitable<void> daemon::signal_loop() {
             log_status();
             continue;
         }
-        if (sig == SIGHUP) {
-            reload_hooks();
-            reload_bnl("SIGHUP");
-        } else {
-            if (!reload_bnl("SIGUSR1").refused) push_bnl("SIGUSR1");
-        }
+        if (sig == SIGHUP)
+            reload("SIGHUP");
+        else
+            reload_and_push("SIGUSR1");
     }
 }
 
 // SIGHUP: the hook commands are read again from weft.conf (a broken file
 // keeps the ones in force).  Every other setting needs a restart.
+bnl_load daemon::reload(const char* why) {
+    reload_hooks();
+    return reload_bnl(why);
+}
+
+daemon::push_outcome daemon::reload_and_push(const char* why) {
+    push_outcome r{reload_bnl(why), false};
+    if (!r.load.refused) r.pushed_now = push_bnl(why);
+    return r;
+}
+
 void daemon::reload_hooks() {
     auto c = load_config(cfg_.dir);
     if (!c) {

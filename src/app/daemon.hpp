@@ -77,9 +77,20 @@ private:
     void drain(std::uint32_t peer);
     void install_restored();
     void reload_hooks();
+    // SIGHUP and `weftctl reload`: the hook commands and the node list from disk.
+    bnl_load reload(const char* why);
+    // SIGUSR1 and `weftctl push`: reload the node list, then push the one in
+    // force.  pushed_now is false when it was refused, this node is not in
+    // the list, or this version was pushed before (its retries go on).
+    struct push_outcome {
+        bnl_load load;
+        bool pushed_now = false;
+    };
+    push_outcome reload_and_push(const char* why);
     // The node list (daemon_bnl.cpp).
     bnl_load reload_bnl(const char* why);
-    void push_bnl(const char* why);
+    bool push_bnl(const char* why);
+    std::size_t pushes_pending() const;
     void bnl_received(std::uint32_t peer, std::string bytes);
     void adopt_bnl(verified_bnl v, const char* why);
     void apply_bnl(std::shared_ptr<const bnl_index> next, const std::shared_ptr<const bnl_index>& prev);

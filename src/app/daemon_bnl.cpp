@@ -55,14 +55,23 @@ bnl_load daemon::reload_bnl(const char* why) {
     return {true, false, "node list version " + std::to_string(bnl_->list().version) + " applied"};
 }
 
-void daemon::push_bnl(const char* why) {
-    if (excluded_) return;
-    if (dist_->push(std::chrono::steady_clock::now()))
-        log_.notice("{}: pushing node list version {} to {} peers", why, bnl_->list().version,
-                    bnl_->list().nodes.empty() ? 0 : bnl_->list().nodes.size() - 1);
+bool daemon::push_bnl(const char* why) {
+    if (excluded_) return false;
+    const bool fresh = dist_->push(std::chrono::steady_clock::now());
+    if (fresh)
+        log_.notice("{}: pushing node list version {} to {} peers", why, bnl_->list().version, pushes_pending());
     else
         log_.info("{}: node list version {} was pushed already", why, bnl_->list().version);
     kick_distribution();
+    return fresh;
+}
+
+// Peers the version in force is still to reach by push (in flight included).
+std::size_t daemon::pushes_pending() const {
+    std::size_t n = 0;
+    for (const auto& node : bnl_->list().nodes)
+        if (node.id != self_id_ && dist_->push_pending(node.id)) ++n;
+    return n;
 }
 
 // A list a peer sent (pull or push): raw bytes, checked here exactly as a

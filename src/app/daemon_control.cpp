@@ -3,6 +3,7 @@
 #include "app/daemon.hpp"
 #include "app/status.hpp"
 #include "crypto/aead.hpp"
+#include "wire/negotiation.hpp"
 
 namespace weft::app {
 
@@ -14,12 +15,8 @@ std::string cipher_name(std::uint8_t id) {
 }
 
 std::string compression_name(std::uint8_t id) {
-    switch (id) {
-        case 0: return "none";
-        case 1: return "lz4";
-        case 2: return "zlib";
-    }
-    return "compression " + std::to_string(id);
+    auto c = compression_from_wire(id);
+    return c ? std::string(name(*c)) : "compression " + std::to_string(id);
 }
 
 }  // namespace
@@ -76,17 +73,16 @@ nlohmann::json daemon::handle_control(const control_request& r) {
         case control_command::bnl:
             return {{"text", std::string(bnl_file_->bytes)}};
         case control_command::reload: {
-            auto l = reload_bnl("weftctl reload");
+            auto l = reload("weftctl reload");
             return {{"version", bnl_->list().version}, {"applied", l.applied}, {"message", l.message}};
         }
         case control_command::push: {
-            auto l = reload_bnl("weftctl push");
-            if (l.refused) throw io::control_error(l.message);
-            push_bnl("weftctl push");
-            std::size_t peers = 0;
-            for (const auto& n : bnl_->list().nodes)
-                if (n.id != self_id_) ++peers;
-            return {{"version", bnl_->list().version}, {"peers", peers}};
+            auto p = reload_and_push("weftctl push");
+            if (p.load.refused) throw io::control_error(p.load.message);
+            if (excluded_) throw io::control_error("this node is not in the node list in force: nothing pushed");
+            return {{"version", bnl_->list().version},
+                    {"peers", pushes_pending()},
+                    {"pushed_before", !p.pushed_now}};
         }
         case control_command::renegotiate: {
             const bnl_node* n = bnl_->by_name(r.peer);

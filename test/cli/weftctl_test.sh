@@ -164,6 +164,9 @@ fake_daemon 'ok:{"version":1700000100,"peers":2}' "$T_TMP/push.sock"
 t_run "push" 0 "$W" -s "$T_TMP/push.sock" push
 t_eq "  prints the outcome" "$T_OUT" "pushed node list version 1700000100 to 2 peers"
 t_eq "  request" "$(cat "$T_TMP/push.sock.req")" '{"command":"push"}'
+fake_daemon 'ok:{"version":1700000100,"peers":1,"pushed_before":true}' "$T_TMP/push2.sock"
+t_run "push of a version pushed before" 0 "$W" -s "$T_TMP/push2.sock" push
+t_eq "  says nothing new started" "$T_OUT" "node list version 1700000100 was pushed before; still pending for 1 peer"
 fake_daemon 'ok:{"version":7,"applied":false,"message":"not newer than the current list"}' "$T_TMP/reload.sock"
 t_run "reload" 0 "$W" -s "$T_TMP/reload.sock" reload
 t_eq "  prints the outcome" "$T_OUT" "node list unchanged at version 7: not newer than the current list"

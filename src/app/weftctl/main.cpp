@@ -315,8 +315,12 @@ std::string print_result(const weft::control_request& req, const json& r) {
                 field(r, "version", &json::is_number_unsigned, "number").get<std::uint64_t>();
             const auto peers =
                 field(r, "peers", &json::is_number_unsigned, "number").get<std::uint64_t>();
-            return "pushed node list version " + std::to_string(version) + " to " +
-                   std::to_string(peers) + (peers == 1 ? " peer\n" : " peers\n");
+            const std::string to = std::to_string(peers) + (peers == 1 ? " peer" : " peers");
+            // "pushed_before" is absent in answers of older daemons.
+            if (r.contains("pushed_before") && r["pushed_before"] == true)
+                return "node list version " + std::to_string(version) + " was pushed before; still pending for " +
+                       to + "\n";
+            return "pushed node list version " + std::to_string(version) + " to " + to + "\n";
         }
         case control_command::reload: {
             const auto version =
