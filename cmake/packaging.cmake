@@ -71,9 +71,11 @@ list, signed by the administrator with bnl-sign; nodes verify it and pass
 newer lists on.  Pairs agree on ciphers and keys over mutually
 authenticated TLS 1.3.
 
-This package holds weftd, bnl-sign, weft-ca, example hooks, an init script
+This package holds weftd, weftctl, bnl-sign, weft-ca, the nameserver
+checker weft-nscheck with its cron entry, example hooks, an init script
 and a systemd unit (weft@NET).  Nothing runs until a network is configured
-in /etc/weft/NET.")
+in /etc/weft/NET, and the checker does nothing until its master list
+/etc/resolv.conf-master exists.")
 # dpkg-shlibdeps works offline (it reads the dpkg database), so the library
 # dependencies are computed; the hooks and the init script need these too.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

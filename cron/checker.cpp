@@ -49,6 +49,12 @@ bool contains(const std::vector<nameserver>& v, const nameserver& n) {
 exit_status checker::run() {
     const auto deadline = clock::now() + s_.deadline;
     const fs::path target = final_target(s_.resolv);
+    // The same file under two names (a symlink, "//"): writing the pruned
+    // list would overwrite the master, and the dead servers would be lost.
+    if (std::error_code ec; fs::equivalent(target, s_.master, ec)) {
+        log_.error("{} and {} are the same file", s_.resolv.string(), s_.master.string());
+        return exit_status::failure;
+    }
 
     // The master: read it, or make it from resolv.conf the first time.
     std::string master_text;

@@ -54,7 +54,7 @@ step "5. the administrator adds a fourth node: certificate, list entry, signatur
 mesh_add_netns 4
 mesh_add_node 4
 M_N=4
-mesh_sign
+mesh_sign 1 4
 show "$BUILD/bnl/bnl-sign" verify "$M_DIR/mesh.signed" --pub "$M_DIR/admin.pub"
 v=$(sed -n 's/^version = //p' "$M_DIR/mesh.signed" | head -1)
 echo "   the new list (version $v) is copied to n1 only (and to the new node n4)"

@@ -214,6 +214,16 @@ t_run "first run from a malformed resolv.conf" 1 "$B" --resolv "$D5/resolv.conf"
 t_contains "  says why" "$T_ERR" "cannot make the master from"
 [[ -e $D5/master ]] && t_bad "  a master was made" || t_ok "  no master made"
 
+# --- resolv.conf that is the master under another name: refused, neither file touched
+D8=$T_TMP/same; mkdir "$D8"
+printf 'nameserver 127.0.0.3\nnameserver 127.0.0.7\n' >"$D8/master"
+ln -s master "$D8/resolv.conf"
+t_run "resolv.conf a symlink to the master" 1 "$B" --resolv "$D8/resolv.conf" --master "$D8/master" "${FAST[@]}"
+t_contains "  says why" "$T_ERR" "are the same file"
+t_eq "  master untouched" "$(<"$D8/master")" $'nameserver 127.0.0.3\nnameserver 127.0.0.7'
+t_run "the same path spelt twice (a usage error)" 2 "$B" --resolv "$D8//master" --master "$D8/master" "${FAST[@]}"
+t_eq "  master untouched" "$(<"$D8/master")" $'nameserver 127.0.0.3\nnameserver 127.0.0.7'
+
 # --- IPv6 (skipped where ::1 is unavailable)
 if python3 -c 'import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1", 0))' 2>/dev/null; then
   D6=$T_TMP/v6; mkdir "$D6"

@@ -127,6 +127,7 @@ if [[ -f $SRC/cron/weft-nscheck.cron ]]; then
   expect_path -rwxr-xr-x /usr/sbin/weft-nscheck
   cronline=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./etc/cron.d/weft-nscheck | grep -v '^#')
   t_contains "  the cron entry runs the packaged /usr/sbin/weft-nscheck" "$cronline" " /usr/sbin/weft-nscheck "
+  t_contains "  the cron entry runs only once a master list exists" "$cronline" "test -f /etc/resolv.conf-master && "
   [[ $cronline == *@*@* ]] && t_bad "  the cron entry has an unsubstituted @VAR@" || t_ok "  the cron entry is fully substituted"
 fi
 if grep -q 'add_subdirectory(weftctl)\|weftctl' "$SRC/src/app/CMakeLists.txt"; then expect_path -rwxr-xr-x /usr/sbin/weftctl; fi

@@ -128,11 +128,12 @@ ${M_EXTRA_CONF:-}
 CONF
 }
 
-# mesh_sign: signs the list and hands it to every node.
+# mesh_sign [I...]: signs the list and hands it to nodes I... (default: every node).
 mesh_sign() {
-  local i
+  local i nodes=("$@")
   "$BNL_SIGN" sign "$M_DIR/mesh.bnl" --key "$M_DIR/admin.key" --out "$M_DIR/mesh.signed" >/dev/null
-  for ((i = 1; i <= M_N; i++)); do cp "$M_DIR/mesh.signed" "$M_DIR/n$i/bnl.signed"; done
+  ((${#nodes[@]})) || for ((i = 1; i <= M_N; i++)); do nodes+=("$i"); done
+  for i in "${nodes[@]}"; do cp "$M_DIR/mesh.signed" "$M_DIR/n$i/bnl.signed"; done
 }
 
 # mesh_start I: weftd in the foreground inside node I's namespace.
