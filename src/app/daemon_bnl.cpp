@@ -230,13 +230,10 @@ void daemon::run_exchanges() {
             if (o == eo::busy) r = exchange_result::busy;
             if (o == eo::failed && t.reason == exchange_reason::push)
                 log_.info("node list: push to {} failed; retrying later", node_label(*bnl_, t.peer));
-            if (o == eo::sent) {
-                // Delivered; whether it verifies there is the peer's call, so
-                // its announced version changes only with its next greeting
-                // (at the latest the next pull round): status never shows a
-                // node as current that refused the list.
-                log_.info("node list: sent version {} to {}", bnl_->list().version, node_label(*bnl_, t.peer));
-            }
+            // eo::sent: the service logged what it sent.  Whether it verifies
+            // there is the peer's call, so its announced version changes only
+            // with its next greeting (at the latest the next pull round):
+            // status never shows a node as current that refused the list.
             dist_->done(t.peer, r, std::chrono::steady_clock::now());
             if (r != exchange_result::busy) kick_distribution();
         });

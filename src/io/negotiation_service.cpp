@@ -227,6 +227,15 @@ void negotiation_service::request(std::uint32_t peer_id) {
         r.wanted = true;  // the tick dials once the back-off has passed
         return;
     }
+    // At most max_connections negotiations at once, however they are asked
+    // for (the tick's retries, rekeys, the data path, restored pairs): a
+    // node restarting in a mesh of thousands must not hold thousands of TLS
+    // connections (some 40 KiB each until they fail).  The tick dials the
+    // rest as flights end.
+    if (flights_.size() >= settings_.max_connections) {
+        r.wanted = true;
+        return;
+    }
     r.wanted = false;
     auto bnl = bnl_();
     if (!bnl->by_id(peer_id)) return;
@@ -271,10 +280,8 @@ awaitable<void> negotiation_service::tick_loop() {
 
 void negotiation_service::tick() {
     auto now = clock::now();
-    // Due dials start at most max_connections at a time; the rest wait for
-    // the next tick.  A large list (a node restarting in a mesh of
-    // thousands, most of them away) must not hold thousands of TLS
-    // connections at once: each costs some 40 KiB until it fails.
+    // Due dials; request() keeps to max_connections, the rest wait for the
+    // next tick.
     for (auto& [id, r] : retry_) {
         if (flights_.size() >= settings_.max_connections) break;
         if (r.wanted && now >= r.next_attempt && !flights_.count(id)) {

@@ -483,6 +483,10 @@ BOOST_AUTO_TEST_CASE(a_large_list_is_dialled_at_most_max_connections_at_a_time) 
         },
         3500ms);
     BOOST_TEST(most == 16u);
+    // Asked for directly (the data path, rekeys), all at once: the same cap.
+    m.run_until([&] { return a.svc->negotiations_in_flight() == 0; }, 5s);
+    for (std::uint32_t id = 2; id < 302; ++id) a.svc->request(id);
+    BOOST_TEST(a.svc->negotiations_in_flight() <= 16u);
 }
 
 // Both nodes start wanting the pair (request_missing); whichever dials
