@@ -382,11 +382,15 @@ void daemon::flush_tx() {
             } else {
                 ssize_t n = udp_->send_gso(run, first.size, first.to);
                 if (n == -EIO || n == -EINVAL || n == -EOPNOTSUPP) {
-                    // The route cannot segment (e.g. no checksum offload on
-                    // the way out): from now on, frame by frame.
-                    log_.warning("udp: segmentation offload refused ({}); sending frames one by one",
-                                 std::strerror(static_cast<int>(-n)));
-                    gso_ = false;
+                    if (n != -EINVAL) {
+                        // The device cannot segment (no checksum offload on
+                        // the way out): from now on, frame by frame.
+                        log_.warning("udp: segmentation offload refused ({}); sending frames one by one",
+                                     std::strerror(static_cast<int>(-n)));
+                        gso_ = false;
+                    }
+                    // EINVAL: this run's frames are larger than the path
+                    // MTU towards this peer; others keep segmentation.
                     for (std::size_t k = i; k < j; ++k)
                         send_one(std::span(tx_buf_).subspan(tx_frames_[k].offset, tx_frames_[k].size), tx_frames_[k].to);
                 } else if (n < 0 && n != -EAGAIN && n != -ECONNREFUSED && n != -ENOBUFS) {
