@@ -90,6 +90,9 @@ void daemon::start() {
     if (!store) throw std::runtime_error("state-dir " + cfg_.state_dir.string() + ": " + store.error());
     store_.emplace(std::move(store).value());
     for (const auto& w : store_->warnings()) log_.warning("state: {}", w);
+    // Bound before anything visible happens: a live socket (another daemon)
+    // or a bad path refuses the start before the interface and the up hook.
+    open_control();
 
     auto tun = io::tun_device::open(cfg_.interface, cfg_.mtu, cfg_.offload);
     if (!tun) throw std::runtime_error(tun.error());
@@ -170,7 +173,7 @@ void daemon::start() {
     if (cfg_.hooks.up) hooks_->run("up", *cfg_.hooks.up, io::interface_hook_env(tun_->name()));
     subnet_hooks(nullptr, *bnl_);
 
-    start_control();
+    if (control_) control_->start();  // answers from here on
     started_at_ = now();
     log_.notice("weftd {} started: node {} (id {}), network {}, node list version {}, interface {}, port {}",
                 WEFT_VERSION, cfg_.name, self_id_, bnl_->list().network, bnl_->list().version, tun_->name(), port);

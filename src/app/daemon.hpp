@@ -97,7 +97,7 @@ private:
     void subnet_hooks(const bnl_index* before, const bnl_index& after);
     void start_distribution();
     // The control socket (daemon_control.cpp).
-    void start_control();
+    void open_control();  // bound now; start()ed at the end of start()
     nlohmann::json handle_control(const control_request& r);
     node_status collect_status() const;
     void kick_distribution();

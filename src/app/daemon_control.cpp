@@ -21,13 +21,12 @@ std::string compression_name(std::uint8_t id) {
 
 }  // namespace
 
-void daemon::start_control() {
+void daemon::open_control() {
     if (cfg_.control_socket.empty()) return;
     auto srv = io::control_server::open(io_, cfg_.control_socket, log_,
                                         [this](const control_request& r) { return handle_control(r); });
     if (!srv) throw std::runtime_error("control-socket " + cfg_.control_socket.string() + ": " + srv.error());
     control_ = std::move(srv).value();
-    control_->start();
 }
 
 node_status daemon::collect_status() const {

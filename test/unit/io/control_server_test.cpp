@@ -229,7 +229,7 @@ BOOST_FIXTURE_TEST_CASE(refusals_are_one_line_errors, fixture) {
     BOOST_TEST(!r.ok);
     BOOST_TEST(r.error == "internal error: disk on fire");
 
-    last.reset();
+    on_io([this] { last.reset(); return 0; });
     r = ask("{\"command\":\"frobnicate\"}\n");
     BOOST_TEST(!r.ok);
     BOOST_TEST(r.error == "bad request: unknown command 'frobnicate'");
@@ -421,6 +421,35 @@ BOOST_FIXTURE_TEST_CASE(non_root_user_cannot_connect, fixture) {
                "child exit " << WEXITSTATUS(wst)
                              << " (10 setuid, 11 connected, 12 other errno, 13 cannot stat)");
     BOOST_TEST(ask("{\"command\":\"status\"}\n").ok);
+
+    // Someone loosens the socket's mode: the peer-credential check still
+    // refuses the user, with a reason, and runs nothing.
+    BOOST_TEST_REQUIRE(::chmod(sock.c_str(), 0666) == 0);
+    on_io([this] { last.reset(); return 0; });
+    const pid_t pid2 = ::fork();
+    BOOST_TEST_REQUIRE(pid2 >= 0);
+    if (pid2 == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+            ::setresuid(65534, 65534, 65534) != 0)
+            ::_exit(10);
+        int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        const auto a = address(sock);
+        if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) ::_exit(11);
+        const timeval tv{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const char req[] = "{\"command\":\"push\"}\n";
+        if (::write(fd, req, sizeof req - 1) != static_cast<ssize_t>(sizeof req - 1)) ::_exit(12);
+        std::string got;
+        char buf[512];
+        for (ssize_t n; got.size() < 4096 && (n = ::read(fd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+        ::_exit(got == "{\"error\":\"permission denied\",\"ok\":false}\n" ? 0 : 13);
+    }
+    wst = 0;
+    BOOST_TEST_REQUIRE(::waitpid(pid2, &wst, 0) == pid2);
+    BOOST_TEST(WIFEXITED(wst));
+    BOOST_TEST(WEXITSTATUS(wst) == 0, "child exit " << WEXITSTATUS(wst)
+                                                    << " (10 setuid, 11 cannot connect, 12 write, 13 other answer)");
+    BOOST_TEST(!on_io([this] { return last.has_value(); }));  // the handler never ran
 }
 
 BOOST_AUTO_TEST_SUITE_END()
