@@ -129,7 +129,6 @@ result<segment_plan, segment_error> plan_segments(std::span<const std::uint8_t> 
     if (h.gso_size == 0) return unexpected{segment_error::bad_gso_size};
     segment_plan p;
     p.v6 = type == vnet::gso_tcpv6;
-    p.ecn = (h.gso_type & vnet::gso_ecn) != 0;
     const std::size_t size = packet.size();
     if (size > 65535 + 40) return unexpected{segment_error::bad_ip_header};
     if (!p.v6) {

@@ -74,7 +74,6 @@ struct segment_plan {
     std::size_t payload_len = 0;     // TCP payload of the whole super-packet
     std::size_t segment_payload = 0; // gso_size
     std::size_t count = 0;           // segments, >= 1
-    bool ecn = false;                // VIRTIO_NET_HDR_GSO_ECN: CWR on the first segment only
     // Length of segment i (header_len + its payload).
     std::size_t segment_size(std::size_t i) const noexcept;
     std::size_t largest_segment() const noexcept { return header_len + segment_payload; }

@@ -111,7 +111,7 @@ ssize_t tun_device::read(std::span<std::uint8_t> buf) noexcept {
 ssize_t tun_device::write(std::span<const std::uint8_t> packet) noexcept {
     if (offload_) {
         // flags DATA_VALID, gso_type NONE, the rest zero.
-        static constexpr std::uint8_t header[vnet_header_bytes] = {2, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        static constexpr std::uint8_t header[vnet_header_bytes] = {vnet::flag_data_valid, vnet::gso_none};
         return write_with_header(header, packet);
     }
     for (;;) {

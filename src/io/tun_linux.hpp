@@ -19,6 +19,7 @@
 // either step the device falls back to plain packets: offload() says which.
 #pragma once
 
+#include "core/segmentation.hpp"
 #include "io/unique_fd.hpp"
 
 #include <sys/types.h>
@@ -43,7 +44,7 @@ inline constexpr unsigned max_mtu = 65535;
 }  // namespace tun_limits
 
 // sizeof(struct virtio_net_hdr): what TUNSETVNETHDRSZ is set to.
-inline constexpr std::size_t vnet_header_bytes = 10;
+inline constexpr std::size_t vnet_header_bytes = vnet_header_size;
 
 // Why a name is not a usable interface name, or nullptr when it is:
 // 1..15 bytes, not "." or "..", no '/', ':', '%' or whitespace.  '%' is

@@ -196,8 +196,16 @@ BOOST_AUTO_TEST_CASE(ecn_gso_bit_is_accepted) {
     h.gso_type |= vnet::gso_ecn;
     auto plan = plan_segments(sp, h);
     BOOST_REQUIRE(plan.has_value());
-    BOOST_TEST(plan->ecn);
     BOOST_TEST(plan->count == 3u);
+    // CWR (set by the sender under ECN) stays on the first segment only, as
+    // the kernel's own segmentation does.
+    sp[20 + 13] |= 0x80;
+    bytes out(2000);
+    for (std::size_t i = 0; i < plan->count; ++i) {
+        const std::size_t len = write_segment(sp, *plan, i, out);
+        BOOST_REQUIRE(len > 0u);
+        BOOST_TEST(((out[20 + 13] & 0x80) != 0) == (i == 0), "segment " << i);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(refusals_by_reason) {
