@@ -11,7 +11,7 @@
 // with payload, flags ACK or ACK+PSH, every header byte equal to the first
 // segment's but the lengths, IPv4 id and checksums, the TCP sequence number
 // continuing exactly, each payload as long as the first (a shorter one, or
-// PSH, ends the run), at most max_segments and 65535 bytes.  Everything
+// PSH, ends the run), at most max_run segments and 65535 bytes.  Everything
 // else is refused and goes to the TUN device as it is.  No allocation after
 // construction.
 #pragma once

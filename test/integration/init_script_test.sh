@@ -77,12 +77,10 @@ t_eq "  one IPv4 address, not two" "$(addrs | grep -c 'inet 198.19.7.1/24')" 1
 t_eq "  NSCHECK empty: the checker is not run" "$(wc -l <"$M_DIR/nscheck.calls")" 1
 t_run "up: a checker that is not installed is skipped" 0 hook up TUNDEV=wt0 ADDRESS="198.19.7.1/24" NSCHECK=/nonexistent/weft-nscheck
 printf '# overlay addresses of this node\n198.19.8.1/32   # v4\n\n2001:db8:8::1/128\n' >"$HD/address"
-printf 'name = x\nmtu = 1380   # from weft.conf\n' >"$HD/weft.conf"
-t_run "up: addresses from ./address, mtu from ./weft.conf" 0 hook up TUNDEV=wt0 NSCHECK=
+t_run "up: addresses from ./address" 0 hook up TUNDEV=wt0 NSCHECK=
 t_contains "  198.19.8.1/32 from the file" "$(addrs)" "inet 198.19.8.1/32"
 t_contains "  2001:db8:8::1/128 from the file" "$(addrs)" "inet6 2001:db8:8::1/128"
-t_contains "  mtu 1380 from weft.conf" "$(link)" "mtu 1380"
-rm -f "$HD/address" "$HD/weft.conf"
+rm -f "$HD/address"
 t_run "up: no address anywhere: link up, a warning" 0 hook up TUNDEV=wt0 NSCHECK=
 t_contains "  says so" "$T_ERR" "no ADDRESS and no ./address file"
 t_run "up: a malformed address is refused" 2 hook up TUNDEV=wt0 ADDRESS="bogus" NSCHECK=
