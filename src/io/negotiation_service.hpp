@@ -50,7 +50,9 @@ struct negotiation_settings {
     std::chrono::seconds rekey_grace{30};
     std::chrono::milliseconds retry_min{1'000};
     std::chrono::milliseconds retry_max{60'000};
-    std::size_t max_list_exchanges = 4;              // node-list exchanges we dial at once
+    // Node-list exchanges we dial at once; also how many lists served
+    // exchanges may be receiving at once before we answer ERROR busy.
+    std::size_t max_list_exchanges = 4;
     std::chrono::milliseconds list_timeout{20'000};  // a whole node-list exchange
 };
 
@@ -178,9 +180,11 @@ private:
     // runs the exchange; failures are logged and counted here.
     boost::asio::awaitable<void> serve_list(std::shared_ptr<connection> c, std::uint32_t peer_id,
                                             std::uint64_t mine, std::uint64_t theirs);
-    // The exchange after both HELLOs; failures are logged here, counted by the caller.
+    // The exchange after both HELLOs; failures are logged here, counted by
+    // the caller.  `dialled`: we opened the connection (exchange_bnl), so it
+    // already holds one of the max_list_exchanges slots.
     boost::asio::awaitable<exchange_outcome> list_exchange(std::shared_ptr<connection> c, std::uint32_t peer_id,
-                                                           std::uint64_t mine, std::uint64_t theirs);
+                                                           std::uint64_t mine, std::uint64_t theirs, bool dialled);
     void finish(const std::shared_ptr<exchange>& ex, exchange_outcome outcome);
     boost::asio::awaitable<void> tick_loop();
     void tick();
@@ -203,6 +207,11 @@ private:
     std::list<std::weak_ptr<connection>> connections_;  // oldest first
     std::unordered_map<std::uint32_t, std::shared_ptr<flight>> flights_;
     std::list<std::shared_ptr<exchange>> exchanges_;  // dialled node-list exchanges not yet finished
+    // Exchanges, either role, that have asked for a list and are reading it.
+    // A served exchange asks only while this is below max_list_exchanges, so
+    // authenticated peers cannot make us hold more lists than that (plus the
+    // ones we dialled) at once.
+    std::size_t receiving_ = 0;
     std::unordered_map<std::uint32_t, pair_state> pairs_;
     // The highest epoch saved per peer, confirmed or not.
     std::unordered_map<std::uint32_t, std::uint32_t> persisted_epoch_;

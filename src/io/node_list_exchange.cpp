@@ -39,6 +39,9 @@ const char* to_string(negotiation_service::exchange_outcome o) noexcept {
 
 namespace {
 
+// A BNL_DATA body is read (and its buffer grown) this much at a time.
+constexpr std::size_t bnl_data_read_chunk = 64 * 1024;
+
 // Why a node-list message could not be read: a transport or codec failure
 // (`text`), or a well-formed header of a type not allowed at this point
 // (`type`; its body is never read).
@@ -60,9 +63,14 @@ awaitable<result<message, list_read_error>> read_list_message(Conn& c, const neg
     if (!h) co_return unexpected{list_read_error{h.error().message, {}}};
     if (h->type != want && h->type != msg_type::error) co_return unexpected{list_read_error{{}, h->type}};
     if (h->type == msg_type::bnl_data) {
-        std::string bytes(h->length, '\0');
-        if (!bytes.empty()) {
-            auto [ec2, n2] = co_await asio::async_read(c.stream, asio::buffer(bytes), use_tuple);
+        // Grown as the body arrives, never sized from the header alone: a
+        // peer that announces 16 MiB and sends a few bytes pins a few bytes.
+        std::string bytes;
+        while (bytes.size() < h->length) {
+            const std::size_t at = bytes.size();
+            const std::size_t chunk = std::min<std::size_t>(h->length - at, bnl_data_read_chunk);
+            bytes.resize(at + chunk);
+            auto [ec2, n2] = co_await asio::async_read(c.stream, asio::buffer(bytes.data() + at, chunk), use_tuple);
             if (ec2) co_return unexpected{list_read_error{c.timed_out ? std::string("timed out") : ec2.message(), {}}};
         }
         touch(c, s);
@@ -168,7 +176,7 @@ awaitable<void> negotiation_service::dial_list(std::shared_ptr<exchange> ex) {
             if (hello.purpose != hello_purpose::node_list)
                 why = "answered a node-list HELLO with a negotiation HELLO";
             else
-                out = co_await list_exchange(c, node->id, mine, hello.bnl_version);
+                out = co_await list_exchange(c, node->id, mine, hello.bnl_version, true);
         }
     }
     c->close();
@@ -184,7 +192,7 @@ awaitable<void> negotiation_service::serve_list(std::shared_ptr<connection> c, s
     if (!co_await write_message(*c, hello_msg{self_id_, mine, hello_purpose::node_list})) {
         if (!stopping_) log_.notice("node list: with {}: cannot send HELLO", c->who);
     } else {
-        out = co_await list_exchange(c, peer_id, mine, theirs);
+        out = co_await list_exchange(c, peer_id, mine, theirs, false);
     }
     if (out == exchange_outcome::failed) ++stats_.list_exchange_failed;
 }
@@ -192,7 +200,8 @@ awaitable<void> negotiation_service::serve_list(std::shared_ptr<connection> c, s
 awaitable<negotiation_service::exchange_outcome> negotiation_service::list_exchange(std::shared_ptr<connection> c,
                                                                                     std::uint32_t peer_id,
                                                                                     std::uint64_t mine,
-                                                                                    std::uint64_t theirs) {
+                                                                                    std::uint64_t theirs,
+                                                                                    bool dialled) {
     auto fail = [&](const std::string& why) {
         if (!stopping_) log_.notice("node list: with {}: {}", c->who, why);
         return exchange_outcome::failed;
@@ -218,9 +227,24 @@ awaitable<negotiation_service::exchange_outcome> negotiation_service::list_excha
         co_return exchange_outcome::equal;
     }
     if (mine < theirs) {
-        // We ask.
-        if (!co_await write_message(*c, bnl_request_msg{mine})) co_return fail("cannot send BNL_REQUEST");
+        // We ask, unless max_list_exchanges lists are already on their way
+        // to us: a dialled exchange holds a slot from the start, so only a
+        // served one can find none.  The peer's HELLO has already told the
+        // daemon (on_peer_hello) that it holds a newer list, so the daemon
+        // pulls it itself once a slot is free; nothing is lost.
+        if (!dialled && receiving_ >= settings_.max_list_exchanges) {
+            log_.info("node list: {} announced version {} (we hold {}); not asking now: {} lists already on their way",
+                      c->who, theirs, mine, receiving_);
+            co_await write_message(*c, make_error_msg(error_msg_code::busy, "too many node-list transfers; try later"));
+            co_return exchange_outcome::busy;
+        }
+        ++receiving_;
+        if (!co_await write_message(*c, bnl_request_msg{mine})) {
+            --receiving_;
+            co_return fail("cannot send BNL_REQUEST");
+        }
         auto m = co_await read_list_message(*c, settings_, msg_type::bnl_data);
+        --receiving_;
         if (!m) co_return co_await refuse(m.error(), msg_type::bnl_data);
         if (auto* e = std::get_if<error_msg>(&*m))
             co_return fail(std::string("peer refused: ") + to_string(e->code) + ": " + printable(e->text));

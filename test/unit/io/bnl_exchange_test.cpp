@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "base/endian.hpp"
 #include "mesh_fixture.hpp"
 #include "wire/negotiation.hpp"
 
@@ -493,6 +494,107 @@ BOOST_FIXTURE_TEST_CASE(more_than_the_cap_is_busy_at_once, alpha_beta) {
     BOOST_TEST(a.svc->exchanges_in_flight() == 0u);
     // Room again.
     BOOST_TEST(exchange(m, a, b) == outcome::received);
+}
+
+namespace {
+// Resident memory of this process, from /proc/self/status (KiB).
+std::size_t rss_kib() {
+    std::istringstream in(slurp("/proc/self/status"));
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+    }
+    return 0;
+}
+}  // namespace
+
+// Listed peers that connect to announce a newer list can make alpha read at
+// most max_list_exchanges lists at once (the next one is answered ERROR
+// busy), and a BNL_DATA that announces the 16 MiB limit but sends 100 bytes
+// costs alpha about 100 bytes, not 16 MiB.
+BOOST_FIXTURE_TEST_CASE(served_transfers_are_capped_and_their_buffers_grow_with_what_arrives, alpha_beta) {
+    a.settings.max_list_exchanges = 2;
+    m.give_list(a, 5, "alpha's");
+    m.start(a);
+    watch wa;
+    wa.attach(a);
+
+    struct outcome_of_client {
+        std::vector<msg_type> got;
+        std::optional<error_msg> error;
+    };
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    // Announces version 9, and when asked sends a BNL_DATA header for the
+    // largest body allowed plus 100 bytes of it, then stalls until released.
+    auto staller = [&](std::promise<void>& stalled) {
+        return rogue_client(a.port, b.files, [&](tls_stream& s, rogue_log& r) {
+            send_msg(s, hello_msg{b.id, 9, hello_purpose::node_list});
+            for (int i = 0; i < 2; ++i)
+                if (auto q = read_msg(s)) r.got.push_back(type_of(*q));
+            if (r.got == std::vector<msg_type>{msg_type::hello, msg_type::bnl_request}) {
+                std::array<std::uint8_t, msg_header_size + 100> part{};
+                part[header_type_offset] = static_cast<std::uint8_t>(msg_type::bnl_data);
+                store_be<std::uint32_t>(part, header_length_offset, static_cast<std::uint32_t>(bnl_data_body_limit));
+                boost::system::error_code ec;
+                asio::write(s, asio::buffer(part), ec);
+            }
+            stalled.set_value();
+            released.wait();
+        });
+    };
+    // Announces version 9 and records what alpha answers after its HELLO.
+    auto asker = [&] {
+        outcome_of_client o;
+        auto r = rogue_client(a.port, b.files, [&](tls_stream& s, rogue_log&) {
+            send_msg(s, hello_msg{b.id, 9, hello_purpose::node_list});
+            for (int i = 0; i < 2; ++i) {
+                auto q = read_msg(s);
+                if (!q) break;
+                o.got.push_back(type_of(*q));
+                if (auto* e = std::get_if<error_msg>(&*q)) o.error = *e;
+            }
+        });
+        BOOST_TEST(r.handshake_ok);
+        return o;
+    };
+
+    const std::size_t before = rss_kib();
+    struct result_set {
+        rogue_log s1, s2;
+        outcome_of_client third, after;
+        std::size_t grown_kib = 0;
+    };
+    auto res = m.run_beside([&] {
+        result_set out;
+        std::promise<void> stalled1, stalled2;
+        auto f1 = std::async(std::launch::async, [&] { return staller(stalled1); });
+        auto f2 = std::async(std::launch::async, [&] { return staller(stalled2); });
+        stalled1.get_future().wait();
+        stalled2.get_future().wait();
+        std::this_thread::sleep_for(300ms);  // alpha reads what they sent
+        out.grown_kib = rss_kib() - before;
+        out.third = asker();  // both slots are held
+        release.set_value();
+        out.s1 = f1.get();
+        out.s2 = f2.get();
+        std::this_thread::sleep_for(300ms);  // alpha sees both connections end
+        out.after = asker();                 // the slots are free again
+        return out;
+    }, 30s, 100ms);
+
+    const std::vector<msg_type> asked{msg_type::hello, msg_type::bnl_request};
+    BOOST_TEST((res.s1.got == asked));
+    BOOST_TEST((res.s2.got == asked));
+    BOOST_TEST(res.grown_kib < 8u * 1024u);  // two 16 MiB buffers would be 32 MiB
+    BOOST_TEST((res.third.got == std::vector<msg_type>{msg_type::hello, msg_type::error}));
+    BOOST_REQUIRE(res.third.error.has_value());
+    BOOST_TEST(res.third.error->code == error_msg_code::busy);
+    BOOST_TEST(res.third.error->text == "too many node-list transfers; try later");
+    BOOST_TEST((res.after.got == asked));
+    BOOST_TEST(contains(a.log_text(), "announced version 9 (we hold 5); not asking now: 2 lists already on their way"));
+    BOOST_TEST(wa.received.empty());
+    // Every HELLO still told the daemon that beta holds version 9.
+    BOOST_TEST(wa.hellos.size() == 4u);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_stopped_peer_fails_at_once, alpha_beta) {
