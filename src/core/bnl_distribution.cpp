@@ -79,6 +79,7 @@ void bnl_distribution::peer_announced(std::uint32_t peer, std::uint64_t version,
     if (it == peers_.end()) return;
     peer_state& p = it->second;
     p.announced = version;
+    p.announced_at = now;
     if (version >= version_) p.push = false;  // it holds ours, or newer
     if (version > version_ &&
         (!p.last_announced_pull || now - *p.last_announced_pull >= s_.announce_pull_min_interval)) {
@@ -124,6 +125,7 @@ void bnl_distribution::start_round(time_point now) {
         const std::uint32_t id = order_[(rotation_ + i) % order_.size()];
         peer_state& p = peers_[id];
         if (p.in_flight || p.pull) continue;
+        if (p.announced && *p.announced == version_ && now - p.announced_at < s_.pull_interval) continue;
         p.pull = true;
         p.pull_reason = exchange_reason::pull_round;
         ++picked;

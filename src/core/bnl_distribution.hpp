@@ -13,6 +13,11 @@
 //   taken in rotation, so over rounds every peer is asked.  The first round
 //   comes soon after start (within `first_pull`), so a node that was down
 //   catches up at once.
+// - A round skips a peer whose greeting (HELLO, of a negotiation too) showed
+//   our version within the last pull interval: a pull would find what that
+//   greeting said, and a list it takes later it pushes to us.  After a
+//   start the negotiations' greetings usually cover the first round, so no
+//   TLS handshake competes with the tunnel's first packets for nothing.
 // - A peer that announces a newer version than ours (HELLO) is pulled from
 //   at once, at most once per `announce_pull_min_interval` per peer: a
 //   peer lying about its version cannot make us fetch in a loop.
@@ -101,6 +106,7 @@ public:
 private:
     struct peer_state {
         std::optional<std::uint64_t> announced;
+        time_point announced_at{};  // when `announced` was last heard
         bool push = false;
         time_point push_next{};
         std::chrono::milliseconds backoff{0};

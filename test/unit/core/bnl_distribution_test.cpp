@@ -173,6 +173,47 @@ BOOST_AUTO_TEST_CASE(an_announced_newer_version_pulls_at_once_but_rate_limited_p
     BOOST_TEST(d.due(t0 + 5s).size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_round_skips_peers_that_greeted_with_our_version_within_the_interval) {
+    auto s = fast();  // pull interval 10 s +- 25 %, first round within 1 s, 2 per round
+    bnl_distribution d(s, 5, 7, t0);
+    const std::vector<std::uint32_t> ids{2, 3, 4, 5};
+    d.set_peers(ids);
+    // Greetings from the start's negotiations: 2 and 3 hold ours, 4 an older one.
+    d.peer_announced(2, 5, t0);
+    d.peer_announced(3, 5, t0);
+    d.peer_announced(4, 3, t0);
+    tp now = d.next_wakeup();
+    BOOST_TEST((now <= t0 + 1s));
+    auto tasks = d.due(now);
+    // 2 and 3 are skipped; the round takes the next two: 4 (it would get our
+    // list) and 5 (never heard from).
+    BOOST_TEST((peers_of(tasks, exchange_reason::pull_round) == std::set<std::uint32_t>{4, 5}));
+    for (const auto& t : tasks) d.done(t.peer, exchange_result::completed, now);
+    // Once the greeting is a pull interval old, the peer is asked again.
+    std::set<std::uint32_t> later;
+    for (int round = 0; round < 4; ++round) {
+        now = d.next_wakeup();
+        for (const auto& t : d.due(now)) {
+            if (now - t0 < 10s) BOOST_TEST((t.peer != 2u && t.peer != 3u));
+            later.insert(t.peer);
+            d.done(t.peer, exchange_result::completed, now);
+        }
+    }
+    BOOST_TEST((later == std::set<std::uint32_t>{2, 3, 4, 5}));
+    // A newer version of ours makes an old greeting of "our version" stale.
+    d.peer_announced(2, 5, now);
+    d.set_version(6);
+    bool asked_2 = false;
+    for (int round = 0; round < 3 && !asked_2; ++round) {
+        now = d.next_wakeup();
+        for (const auto& t : d.due(now)) {
+            asked_2 = asked_2 || t.peer == 2u;
+            d.done(t.peer, exchange_result::completed, now);
+        }
+    }
+    BOOST_TEST(asked_2);
+}
+
 BOOST_AUTO_TEST_CASE(concurrency_is_bounded_and_removed_peers_free_their_slot) {
     auto s = fast();
     s.first_pull = 1000h;
