@@ -158,6 +158,9 @@ std::vector<exchange_task> bnl_distribution::due(time_point now) {
         peer_state& p = peers_[id];
         if (!p.in_flight && p.pull) {
             p.pull = false;
+            // Announced during an exchange with the same peer, which then
+            // brought that version (or another peer did): nothing to fetch.
+            if (p.pull_reason == exchange_reason::pull_announced && p.announced && *p.announced <= version_) continue;
             take(id, p, p.pull_reason);
         }
     }

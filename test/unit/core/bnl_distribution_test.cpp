@@ -214,6 +214,29 @@ BOOST_AUTO_TEST_CASE(a_round_skips_peers_that_greeted_with_our_version_within_th
     BOOST_TEST(asked_2);
 }
 
+BOOST_AUTO_TEST_CASE(an_announcement_made_in_the_exchange_that_brought_the_list_asks_for_nothing_more) {
+    auto s = fast();
+    bnl_distribution d(s, 5, 3, t0);
+    const std::vector<std::uint32_t> ids{2};
+    d.set_peers(ids);
+    tp now = d.next_wakeup();
+    auto tasks = d.due(now);
+    BOOST_TEST_REQUIRE(tasks.size() == 1u);
+    BOOST_TEST((tasks[0] == exchange_task{2, exchange_reason::pull_round}));
+    // The exchange's own HELLO says 9; it then delivers 9, which the daemon adopts.
+    d.peer_announced(2, 9, now);
+    d.set_version(9);
+    d.done(2, exchange_result::completed, now);
+    BOOST_TEST(d.due(now).empty());
+    BOOST_TEST((d.next_wakeup() > now));
+    // An announcement of something newer than what we now hold still pulls
+    // (once the per-peer limit allows).
+    d.peer_announced(2, 10, now + 5s);
+    tasks = d.due(now + 5s);
+    BOOST_TEST_REQUIRE(tasks.size() == 1u);
+    BOOST_TEST((tasks[0] == exchange_task{2, exchange_reason::pull_announced}));
+}
+
 BOOST_AUTO_TEST_CASE(concurrency_is_bounded_and_removed_peers_free_their_slot) {
     auto s = fast();
     s.first_pull = 1000h;
