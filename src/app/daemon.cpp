@@ -164,6 +164,9 @@ void daemon::start() {
             (*rx_batch_)[i].buffer = std::span(rx_buf_).subspan(i * slot, slot);
     }
     if (tun_->offload()) rx_join_ = std::make_unique<tcp_coalescer>();
+    if (!tun_->offload_refused().empty())
+        log_.warning("tun: the kernel refused offloads ({}); reading and writing plain packets",
+                     tun_->offload_refused());
     log_.notice("data path: TUN offloads (TSO, checksum) {}, UDP GSO {}, UDP GRO {}, TCP coalescing {}{}",
                 tun_->offload() ? "on" : "off", gso_ ? "on" : "off", gro_ ? "on" : "off", rx_join_ ? "on" : "off",
                 cfg_.offload ? "" : " (offload = off)");

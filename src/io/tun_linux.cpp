@@ -83,16 +83,26 @@ result<tun_device, std::string> tun_device::open(const std::string& name, unsign
         const int err = errno;
         if (!offload) return unexpected{"cannot create TUN " + name + " (TUNSETIFF): " + errno_text(err)};
         // A kernel (or a persistent device) without vnet headers: plain packets.
-        return open(name, mtu, false);
+        auto plain = open(name, mtu, false);
+        if (plain) plain->offload_refused_ = "TUNSETIFF with IFF_VNET_HDR: " + errno_text(err);
+        return plain;
     }
     if (offload) {
         int hdr = static_cast<int>(vnet_header_bytes);
         unsigned flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-        if (::ioctl(dev.fd, TUNSETVNETHDRSZ, &hdr) != 0 || ::ioctl(dev.fd, TUNSETOFFLOAD, flags) != 0) {
+        const char* step = nullptr;
+        if (::ioctl(dev.fd, TUNSETVNETHDRSZ, &hdr) != 0)
+            step = "TUNSETVNETHDRSZ";
+        else if (::ioctl(dev.fd, TUNSETOFFLOAD, flags) != 0)
+            step = "TUNSETOFFLOAD";
+        if (step) {
             // The device has vnet headers but no offloads: start again
             // without either (a fresh descriptor; this one is closed).
+            const int err = errno;
             ::close(dev.release());
-            return open(name, mtu, false);
+            auto plain = open(name, mtu, false);
+            if (plain) plain->offload_refused_ = std::string(step) + ": " + errno_text(err);
+            return plain;
         }
     }
 

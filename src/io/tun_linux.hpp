@@ -73,6 +73,9 @@ class tun_device {
     unsigned mtu() const noexcept { return mtu_; }
     // Reads and writes carry a virtio_net_hdr, and TSO/checksum offloads are on.
     bool offload() const noexcept { return offload_; }
+    // Offloads were asked for but the kernel refused them: which request
+    // failed and its errno text (for the log).  Empty otherwise.
+    const std::string& offload_refused() const noexcept { return offload_refused_; }
 
     // Gives up ownership (for an Asio descriptor that will close it).
     int release() noexcept { return fd_.release(); }
@@ -98,6 +101,7 @@ class tun_device {
     std::string name_;
     unsigned mtu_ = 0;
     bool offload_ = false;
+    std::string offload_refused_;
 };
 
 }  // namespace weft::io

@@ -285,6 +285,13 @@ std::string tun_scenario() {
     int fd = tun.fd();
     tun_device moved = std::move(tun);
     if (moved.fd() != fd || tun.fd() != -1) return "move did not transfer the fd";  // NOLINT
+
+    // Offloads on a kernel that has them (every one CI runs on): on, and
+    // no refusal to log.
+    auto off = tun_device::open("wefttest1", tun_mtu, true);
+    if (!off) return "offload open: " + off.error();
+    if (!off->offload() || !off->offload_refused().empty())
+        return "offloads refused: " + off->offload_refused();
     return {};
 }
 
