@@ -610,6 +610,7 @@ void daemon::log_status() {
 
 void daemon::shutdown() {
     stopping_ = true;
+    if (on_stopping) on_stopping();
     if (dp_) log_status();
     // Clean stop: save what a restart needs to go on without renegotiating,
     // with the mark that says the saved receive window can be trusted.

@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -56,6 +57,9 @@ public:
     void start();
     // Runs until SIGTERM/SIGINT, then shuts down cleanly.  Returns the exit code.
     int run();
+    // Called once when the shutdown starts, before state is saved and the
+    // down hook runs (weftd sends systemd STOPPING=1 from it).
+    std::function<void()> on_stopping;
 
 private:
     boost::asio::awaitable<void> tun_loop();

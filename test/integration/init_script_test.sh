@@ -258,7 +258,16 @@ A_PID=
 t_run "  status of the stopped daemon" 3 nolsb status n1
 t_contains "  says so" "$T_ERR" "n1 is not running"
 
-# systemd's Type=notify: READY=1 once started, STOPPING=1 at the end.
+# systemd's Type=notify: READY=1 once started, STOPPING=1 as soon as the
+# stop begins: before the down hook (made slow here) has finished.
+cat >"$M_DIR/slow-down" <<SH
+#!/bin/sh
+sleep 2
+$HOOKS/down "\$@"
+touch "$M_DIR/down.done"
+SH
+chmod +x "$M_DIR/slow-down"
+sed -i "s|^down = .*|down = $M_DIR/slow-down|" "$M_DIR/n1/weft.conf"
 cat >"$M_DIR/notify.py" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -277,6 +286,8 @@ wait_for 15 grep -q READY=1 "$M_DIR/notify.out" && t_ok "weftd -f under NOTIFY_S
 t_contains "  with its status and pid" "$(cat "$M_DIR/notify.out")" "STATUS=running: node n1, interface weft0 | MAINPID=$fpid |"
 kill -TERM "$fpid"
 wait_for 15 grep -q STOPPING=1 "$M_DIR/notify.out" && t_ok "  and STOPPING=1 when it stops" || t_bad "  no STOPPING=1"
+[[ ! -e $M_DIR/down.done ]] && t_ok "  sent before the down hook finished" || t_bad "  STOPPING=1 only after the down hook"
+wait_for 15 test -e "$M_DIR/down.done" && t_ok "  the down hook ran" || t_bad "  the down hook did not run"
 mesh_wait_exit "$fpid" 10 && t_ok "  exits on TERM" || t_bad "  still running"
 
 mesh_check_reports

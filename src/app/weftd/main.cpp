@@ -8,7 +8,8 @@
 // Two daemons on one configuration are refused: the pidfile (-p) and the
 // configuration directory are flock()ed for the daemon's life.
 // Under systemd (-f, Type=notify) it sends READY=1 to $NOTIFY_SOCKET once
-// started and STOPPING=1 when it stops; the protocol is one datagram, so no
+// started and STOPPING=1 as soon as it starts stopping (before the down
+// hook and the state saves, which may take a while); the protocol is one datagram, so no
 // library is needed.  The start and stop lines themselves are the daemon's
 // ("weftd VERSION started: node ..., interface ...", "weftd stopped").
 #include <fcntl.h>
@@ -253,9 +254,8 @@ int main(int argc, char** argv) {
         report_fd = -1;
         notify_systemd("READY=1\nSTATUS=running: node " + config.name + ", interface " + config.interface +
                        "\nMAINPID=" + std::to_string(::getpid()) + "\n");
-        const int rc = d.run();
-        notify_systemd("STOPPING=1\n");
-        return rc;
+        d.on_stopping = [] { notify_systemd("STOPPING=1\n"); };
+        return d.run();
     } catch (const std::exception& e) {
         if (report_fd >= 0) {
             report(report_fd, e.what());
