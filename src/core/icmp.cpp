@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/endian.hpp"
+#include "base/inet_checksum.hpp"
 
 namespace weft {
 
@@ -11,27 +12,6 @@ namespace {
 
 namespace L = ip_layout;
 namespace I = icmp_layout;
-
-// RFC 1071 one's-complement sum, accumulated over several pieces.  Only
-// the last piece may have an odd length (it is padded with a zero byte).
-class checksum {
-  public:
-    void add(std::span<const std::uint8_t> bytes) noexcept {
-        std::size_t i = 0;
-        for (; i + 1 < bytes.size(); i += 2)
-            sum_ += static_cast<std::uint32_t>(bytes[i] << 8 | bytes[i + 1]);
-        if (i < bytes.size()) sum_ += static_cast<std::uint32_t>(bytes[i] << 8);
-    }
-    void add16(std::uint16_t v) noexcept { sum_ += v; }
-    std::uint16_t finish() const noexcept {
-        std::uint64_t s = sum_;
-        while (s >> 16) s = (s & 0xffff) + (s >> 16);
-        return static_cast<std::uint16_t>(~s & 0xffff);
-    }
-
-  private:
-    std::uint64_t sum_ = 0;
-};
 
 bool is_icmp_error(const ip_packet_info& info, std::span<const std::uint8_t> packet,
                    bool& unreadable) {
@@ -87,17 +67,13 @@ std::size_t build_v4(const ip_packet_info& info, std::span<const std::uint8_t> p
     out[L::v4_off_protocol] = L::proto_icmp;
     put_address(out, L::v4_off_src, info.dst);
     put_address(out, L::v4_off_dst, info.src);
-    checksum ip_sum;
-    ip_sum.add(out.first(ip_len));
-    store_be<std::uint16_t>(out, L::v4_off_checksum, ip_sum.finish());
+    store_be<std::uint16_t>(out, L::v4_off_checksum, internet_checksum(out.first(ip_len)));
 
     auto icmp = out.subspan(ip_len, I::header + quote);
     icmp[I::off_type] = I::v4_type_dest_unreachable;
     icmp[I::off_code] = I::v4_code_net_unreachable;
     std::memcpy(icmp.data() + I::header, packet.data(), quote);
-    checksum icmp_sum;
-    icmp_sum.add(icmp);
-    store_be<std::uint16_t>(icmp, I::off_checksum, icmp_sum.finish());
+    store_be<std::uint16_t>(icmp, I::off_checksum, internet_checksum(icmp));
     return total;
 }
 
@@ -120,13 +96,10 @@ std::size_t build_v6(const ip_packet_info& info, std::span<const std::uint8_t> p
     std::memcpy(icmp.data() + I::header, packet.data(), quote);
     // RFC 8200 8.1 pseudo-header: source, destination, upper-layer length
     // (32 bits), three zero bytes and the next header.
-    checksum sum;
-    sum.add(std::span<const std::uint8_t>(out).subspan(L::v6_off_src, 32));
-    sum.add16(static_cast<std::uint16_t>(payload >> 16));
-    sum.add16(static_cast<std::uint16_t>(payload & 0xffff));
-    sum.add16(L::proto_icmpv6);
-    sum.add(icmp);
-    store_be<std::uint16_t>(icmp, I::off_checksum, sum.finish());
+    std::uint64_t sum = checksum_add(0, std::span<const std::uint8_t>(out).subspan(L::v6_off_src, 32));
+    sum += (payload >> 16) + (payload & 0xffff) + L::proto_icmpv6;
+    sum = checksum_add(sum, icmp);
+    store_be<std::uint16_t>(icmp, I::off_checksum, static_cast<std::uint16_t>(~checksum_fold(sum)));
     return ip_len + payload;
 }
 

@@ -75,48 +75,6 @@ const char* to_string(segment_error e) noexcept {
     return "unknown";
 }
 
-std::uint64_t checksum_add(std::uint64_t sum, std::span<const std::uint8_t> data) noexcept {
-    // Sum host-order 32-bit words (a ones' complement sum is independent of
-    // byte order up to a final swap), fold, then swap into network order.
-    const std::uint8_t* p = data.data();
-    std::size_t n = data.size();
-    std::uint64_t acc = 0;
-    while (n >= 32) {
-        std::uint32_t w[8];
-        std::memcpy(w, p, 32);
-        acc += std::uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7];
-        p += 32;
-        n -= 32;
-    }
-    while (n >= 4) {
-        std::uint32_t w;
-        std::memcpy(&w, p, 4);
-        acc += w;
-        p += 4;
-        n -= 4;
-    }
-    if (n >= 2) {
-        acc += load16_host(p);
-        p += 2;
-        n -= 2;
-    }
-    std::uint16_t folded = checksum_fold(acc);
-    std::uint8_t bytes[2];
-    store16_host(bytes, folded);
-    sum += load16_be(bytes);  // host-order sum reinterpreted in network order
-    if (n == 1) sum += std::uint64_t{p[0]} << 8;
-    return sum;
-}
-
-std::uint16_t checksum_fold(std::uint64_t sum) noexcept {
-    sum = (sum & 0xffffffffu) + (sum >> 32);
-    sum = (sum & 0xffffffffu) + (sum >> 32);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    return static_cast<std::uint16_t>(sum);
-}
-
 std::size_t segment_plan::segment_size(std::size_t i) const noexcept {
     if (i >= count) return 0;
     const std::size_t done = i * segment_payload;

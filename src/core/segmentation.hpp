@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <span>
 
+#include "base/inet_checksum.hpp"  // checksum_add, checksum_fold
 #include "base/result.hpp"
 
 namespace weft {
@@ -97,10 +98,5 @@ std::size_t write_segment(std::span<const std::uint8_t> packet, const segment_pl
 // outside the packet; without NEEDS_CSUM, does nothing and returns true.
 bool complete_checksum(std::span<std::uint8_t> packet, const vnet_header& h) noexcept;
 
-// The Internet checksum's running sum (RFC 1071) of `data` added to `sum`,
-// not folded.  Odd lengths pad the last byte with a zero.
-std::uint64_t checksum_add(std::uint64_t sum, std::span<const std::uint8_t> data) noexcept;
-// Folds a running sum to 16 bits (not complemented).
-std::uint16_t checksum_fold(std::uint64_t sum) noexcept;
 
 }  // namespace weft

@@ -3,18 +3,9 @@
 #include <algorithm>
 
 #include "base/endian.hpp"
+#include "base/inet_checksum.hpp"
 
 namespace weft::icmp_echo {
-
-std::uint16_t internet_checksum(std::span<const std::uint8_t> bytes) noexcept {
-    std::uint32_t sum = 0;
-    std::size_t i = 0;
-    for (; i + 1 < bytes.size(); i += 2)
-        sum += static_cast<std::uint32_t>(bytes[i] << 8 | bytes[i + 1]);
-    if (i < bytes.size()) sum += static_cast<std::uint32_t>(bytes[i] << 8);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return static_cast<std::uint16_t>(~sum & 0xffff);
-}
 
 std::vector<std::uint8_t> build_request(ip_family family, std::uint16_t id, std::uint16_t seq,
                                         const token& t) {

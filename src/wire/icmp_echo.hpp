@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "base/inet_checksum.hpp"
 #include "wire/ip.hpp"
 
 namespace weft::icmp_echo {
@@ -25,8 +26,8 @@ inline constexpr std::size_t off_type = 0, off_code = 1, off_checksum = 2, off_i
 
 using token = std::array<std::uint8_t, token_size>;
 
-// RFC 1071 one's-complement sum, folded and complemented.
-std::uint16_t internet_checksum(std::span<const std::uint8_t> bytes) noexcept;
+// RFC 1071, folded and complemented (base/inet_checksum.hpp).
+using ::weft::internet_checksum;
 
 // An echo request.  IPv4: the checksum is filled in.  IPv6: left zero (the
 // kernel computes it over the pseudo-header for every ICMPv6 socket).
