@@ -108,7 +108,14 @@ template <class Conn>
 awaitable<std::string> wait_for_close(Conn& c) {
     std::array<std::uint8_t, msg_header_size> header{};
     auto [ec, n] = co_await asio::async_read(c.stream, asio::buffer(header), use_tuple);
-    if (ec) co_return c.timed_out ? std::string("did not close the connection in time") : std::string();
+    if (ec) {
+        if (c.timed_out) co_return std::string("did not close the connection in time");
+        // A reset is not the close that says "I have it": the list may
+        // have been lost with the connection, so it does not count as sent.
+        if (ec == asio::error::connection_reset)
+            co_return std::string("reset the connection instead of closing it (the list may not have arrived)");
+        co_return std::string();
+    }
     auto h = decode_header(header);
     if (!h) co_return "sent an invalid message after the exchange: " + h.error().message;
     if (h->type == msg_type::bnl_request) co_return std::string("sent a second BNL_REQUEST");

@@ -458,6 +458,35 @@ BOOST_FIXTURE_TEST_CASE(a_dialled_peer_that_pushes_unasked_is_refused, alpha_bet
                                           "): sent BNL_DATA we did not ask for: closed"));
 }
 
+BOOST_FIXTURE_TEST_CASE(an_asker_that_resets_instead_of_closing_is_not_counted_as_served, alpha_beta) {
+    m.give_list(a, 5, "alpha's v5");
+    m.start(a);
+    asio::io_context rio;
+    asio::ip::tcp::acceptor acc(rio, {asio::ip::make_address("127.0.0.1"), b.port});
+    auto fut = std::async(std::launch::async, [&] {
+        return rogue_listener(acc, b.files, [&](tls_stream& s, rogue_log& rr) {
+            if (auto h = read_msg(s)) rr.got.push_back(type_of(*h));
+            send_msg(s, hello_msg{b.id, 1, hello_purpose::node_list});
+            send_msg(s, bnl_request_msg{1});
+            if (auto d = read_msg(s)) {
+                rr.got.push_back(type_of(*d));
+                if (auto* data = std::get_if<bnl_data_msg>(&*d)) rr.data = data->bytes;
+            }
+            // An abortive close: RST, not FIN.
+            boost::system::error_code ec;
+            s.lowest_layer().set_option(asio::socket_base::linger(true, 0), ec);
+            s.lowest_layer().close(ec);
+        });
+    });
+    BOOST_TEST(exchange(m, a, b) == outcome::failed);  // was "sent"
+    BOOST_REQUIRE(m.run_until([&] { return fut.wait_for(0ms) == std::future_status::ready; }, 10s));
+    auto r = fut.get();
+    BOOST_TEST((r.got == std::vector<msg_type>{msg_type::hello, msg_type::bnl_data}));
+    BOOST_TEST(r.data == "alpha's v5");
+    BOOST_TEST(a.svc->stats().list_exchange_failed == 1u);
+    BOOST_TEST(contains(a.log_text(), "): reset the connection instead of closing it (the list may not have arrived)"));
+}
+
 BOOST_FIXTURE_TEST_CASE(a_peer_that_does_not_serve_node_lists_fails_the_exchange_with_its_reason, alpha_beta) {
     m.give_list(a, 5, "alpha's");
     m.start(a);
