@@ -210,8 +210,9 @@ private:
     // Exchanges, either role, that have asked for a list and are reading it.
     // A served exchange asks only while this is below max_list_exchanges, so
     // authenticated peers cannot make us hold more lists than that (plus the
-    // ones we dialled) at once.
-    std::size_t receiving_ = 0;
+    // ones we dialled) at once.  Shared with the slots that count in it, so
+    // a coroutine frame destroyed after the service still gives its slot back.
+    std::shared_ptr<std::size_t> receiving_ = std::make_shared<std::size_t>(0);
     std::unordered_map<std::uint32_t, pair_state> pairs_;
     // The highest epoch saved per peer, confirmed or not.
     std::unordered_map<std::uint32_t, std::uint32_t> persisted_epoch_;

@@ -6,6 +6,7 @@
 // through negotiation_internal.hpp.
 #include "io/negotiation_service.hpp"
 
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -42,6 +43,19 @@ namespace {
 // A BNL_DATA body is read (and its buffer grown) this much at a time.
 constexpr std::size_t bnl_data_read_chunk = 64 * 1024;
 
+// One exchange's place in negotiation_service::receiving_, given back
+// however the exchange ends (an exception, a destroyed frame included).
+class receiving_slot {
+public:
+    explicit receiving_slot(std::shared_ptr<std::size_t> count) : count_(std::move(count)) { ++*count_; }
+    ~receiving_slot() { --*count_; }
+    receiving_slot(const receiving_slot&) = delete;
+    receiving_slot& operator=(const receiving_slot&) = delete;
+
+private:
+    std::shared_ptr<std::size_t> count_;
+};
+
 // Why a node-list message could not be read: a transport or codec failure
 // (`text`), or a well-formed header of a type not allowed at this point
 // (`type`; its body is never read).
@@ -53,7 +67,7 @@ struct list_read_error {
 // Reads one message of type `want` (or an ERROR).  Any other type is refused
 // from its header alone, so an unasked BNL_DATA costs 5 bytes, not 16 MiB.
 // BNL_DATA (whose body is the list, see NEGOTIATION.md) is read straight into
-// the string handed up: one buffer, filled once.
+// the string handed up, which grows as the body arrives.
 template <class Conn>
 awaitable<result<message, list_read_error>> read_list_message(Conn& c, const negotiation_settings& s, msg_type want) {
     std::array<std::uint8_t, msg_header_size> header{};
@@ -110,11 +124,14 @@ awaitable<std::string> wait_for_close(Conn& c) {
     auto [ec, n] = co_await asio::async_read(c.stream, asio::buffer(header), use_tuple);
     if (ec) {
         if (c.timed_out) co_return std::string("did not close the connection in time");
-        // A reset is not the close that says "I have it": the list may
-        // have been lost with the connection, so it does not count as sent.
+        // Only a close (with or without TLS close_notify) says "I have it".
+        // A reset or any other error may have lost the list with the
+        // connection, so it does not count as sent.
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) co_return std::string();
         if (ec == asio::error::connection_reset)
             co_return std::string("reset the connection instead of closing it (the list may not have arrived)");
-        co_return std::string();
+        co_return "broke off the connection instead of closing it: " + ec.message() +
+                  " (the list may not have arrived)";
     }
     auto h = decode_header(header);
     if (!h) co_return "sent an invalid message after the exchange: " + h.error().message;
@@ -239,19 +256,16 @@ awaitable<negotiation_service::exchange_outcome> negotiation_service::list_excha
         // served one can find none.  The peer's HELLO has already told the
         // daemon (on_peer_hello) that it holds a newer list, so the daemon
         // pulls it itself once a slot is free; nothing is lost.
-        if (!dialled && receiving_ >= settings_.max_list_exchanges) {
+        if (!dialled && *receiving_ >= settings_.max_list_exchanges) {
             log_.info("node list: {} announced version {} (we hold {}); not asking now: {} lists already on their way",
-                      c->who, theirs, mine, receiving_);
+                      c->who, theirs, mine, *receiving_);
             co_await write_message(*c, make_error_msg(error_msg_code::busy, "too many node-list transfers; try later"));
             co_return exchange_outcome::busy;
         }
-        ++receiving_;
-        if (!co_await write_message(*c, bnl_request_msg{mine})) {
-            --receiving_;
-            co_return fail("cannot send BNL_REQUEST");
-        }
+        std::optional<receiving_slot> slot(std::in_place, receiving_);
+        if (!co_await write_message(*c, bnl_request_msg{mine})) co_return fail("cannot send BNL_REQUEST");
         auto m = co_await read_list_message(*c, settings_, msg_type::bnl_data);
-        --receiving_;
+        slot.reset();
         if (!m) co_return co_await refuse(m.error(), msg_type::bnl_data);
         if (auto* e = std::get_if<error_msg>(&*m))
             co_return fail(std::string("peer refused: ") + to_string(e->code) + ": " + printable(e->text));

@@ -55,7 +55,7 @@ UNIT=$SRC/scripts/systemd/weft@.service
 u=$(<"$UNIT")
 for line in "Type=notify" "ExecStartPre=@SBINDIR@/weftd -c /etc/weft/%i --check-config" \
   "ExecStart=@SBINDIR@/weftd -f -c /etc/weft/%i" 'ExecReload=/bin/kill -HUP $MAINPID' \
-  "Restart=on-failure" "StartLimitIntervalSec=120" "StartLimitBurst=5" "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW" "DeviceAllow=/dev/net/tun rw" \
+  "Restart=on-failure" "StartLimitIntervalSec=120" "StartLimitBurst=10" "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW" "DeviceAllow=/dev/net/tun rw" \
   "ProtectSystem=strict" "ReadWritePaths=/etc/weft/%i" "RuntimeDirectory=weft" "RuntimeDirectoryPreserve=yes" \
   "ProtectHome=yes" "PrivateTmp=yes" "NoNewPrivileges=yes" \
   "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK" "systemctl kill -s USR1"; do

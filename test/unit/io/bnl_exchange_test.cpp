@@ -591,7 +591,7 @@ BOOST_FIXTURE_TEST_CASE(served_transfers_are_capped_and_their_buffers_grow_with_
     struct result_set {
         rogue_log s1, s2;
         outcome_of_client third, after;
-        std::size_t grown_kib = 0;
+        long grown_kib = 0;
     };
     auto res = m.run_beside([&] {
         result_set out;
@@ -601,20 +601,24 @@ BOOST_FIXTURE_TEST_CASE(served_transfers_are_capped_and_their_buffers_grow_with_
         stalled1.get_future().wait();
         stalled2.get_future().wait();
         std::this_thread::sleep_for(300ms);  // alpha reads what they sent
-        out.grown_kib = rss_kib() - before;
+        out.grown_kib = static_cast<long>(rss_kib()) - static_cast<long>(before);
         out.third = asker();  // both slots are held
         release.set_value();
         out.s1 = f1.get();
         out.s2 = f2.get();
-        std::this_thread::sleep_for(300ms);  // alpha sees both connections end
-        out.after = asker();                 // the slots are free again
+        // Once alpha has seen both connections end, the slots are free again.
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        do {
+            out.after = asker();
+        } while (out.after.error && out.after.error->code == error_msg_code::busy &&
+                 std::chrono::steady_clock::now() < give_up);
         return out;
     }, 30s, 100ms);
 
     const std::vector<msg_type> asked{msg_type::hello, msg_type::bnl_request};
     BOOST_TEST((res.s1.got == asked));
     BOOST_TEST((res.s2.got == asked));
-    BOOST_TEST(res.grown_kib < 8u * 1024u);  // two 16 MiB buffers would be 32 MiB
+    BOOST_TEST(res.grown_kib < 8L * 1024);  // two 16 MiB buffers would be 32 MiB
     BOOST_TEST((res.third.got == std::vector<msg_type>{msg_type::hello, msg_type::error}));
     BOOST_REQUIRE(res.third.error.has_value());
     BOOST_TEST(res.third.error->code == error_msg_code::busy);
@@ -623,7 +627,8 @@ BOOST_FIXTURE_TEST_CASE(served_transfers_are_capped_and_their_buffers_grow_with_
     BOOST_TEST(contains(a.log_text(), "announced version 9 (we hold 5); not asking now: 2 lists already on their way"));
     BOOST_TEST(wa.received.empty());
     // Every HELLO still told the daemon that beta holds version 9.
-    BOOST_TEST(wa.hellos.size() == 4u);
+    BOOST_TEST(wa.hellos.size() >= 4u);
+    for (const auto& h : wa.hellos) BOOST_TEST((h == std::pair<std::uint32_t, std::uint64_t>{b.id, 9}));
 }
 
 BOOST_FIXTURE_TEST_CASE(a_stopped_peer_fails_at_once, alpha_beta) {
