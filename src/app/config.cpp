@@ -329,7 +329,7 @@ weft_config loader::convert() {
     command_into("my-subnet-up", c.hooks.my_subnet_up);
     command_into("my-subnet-down", c.hooks.my_subnet_down);
     // The default names the interface, which is known only now.
-    c.control_socket = fs::path("/run/weft") / (c.interface + ".sock");
+    c.control_socket = default_control_socket(c.interface);
     path_into("control-socket", c.control_socket);
     if (get("control-socket") && c.control_socket.native().size() >= sizeof(sockaddr_un{}.sun_path))
         fail("control-socket",
@@ -418,6 +418,10 @@ bool is_valid_interface_name(std::string_view name) noexcept {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                c == '_' || c == '.' || c == '-';
     });
+}
+
+std::filesystem::path default_control_socket(const std::string& interface) {
+    return std::filesystem::path("/run/weft") / (interface + ".sock");
 }
 
 result<weft_config, std::string> load_config(const std::filesystem::path& dir) {

@@ -135,6 +135,10 @@ struct weft_config {
 //   "/etc/weft/weft.conf: name: required, not set"
 //   "/etc/weft/weft.conf: port: given twice (only bnl-key may repeat)"
 // or "cannot read PATH: REASON" / "PATH: SYNTAX ERROR" when it does not parse.
+// The control socket weftd uses for `interface` unless control-socket is set
+// (weftctl's default too): /run/weft/<interface>.sock.
+std::filesystem::path default_control_socket(const std::string& interface);
+
 result<weft_config, std::string> load_config(const std::filesystem::path& dir);
 
 // Every key with its effective value, one `key = value` per line in the

@@ -159,6 +159,11 @@ t_run "refused renegotiate" 1 "$W" -s "$T_TMP/refuse.sock" renegotiate delta
 t_eq "  relays the daemon's reason" "$T_ERR" "weftctl: weftd: no peer named delta"
 t_eq "  sent one request line" "$(cat "$T_TMP/refuse.sock.req")" '{"command":"renegotiate","peer":"delta"}'
 
+# --- done, but stdout cannot take the answer (exit 6)
+fake_daemon 'ok:{"version":1700000100,"peers":2}' "$T_TMP/full.sock"
+t_run "push with stdout on /dev/full" 6 sh -c '"$1" -s "$2" push >/dev/full' sh "$W" "$T_TMP/full.sock"
+t_eq "  says the command was done" "$T_ERR" "weftctl: the command was done, but its answer could not be written to stdout"
+
 # --- answers (exit 0), output per command
 fake_daemon 'ok:{"version":1700000100,"peers":2}' "$T_TMP/push.sock"
 t_run "push" 0 "$W" -s "$T_TMP/push.sock" push

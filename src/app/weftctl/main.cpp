@@ -40,6 +40,7 @@ enum exit_code : int {
     exit_unreachable = 3,  // no socket, nothing listening, permission denied, bad -c
     exit_timeout = 4,      // no (complete) answer within -t
     exit_bad_answer = 5,   // an answer that is not the protocol's
+    exit_output = 6,       // weftd did it, but the answer could not be written to stdout
 };
 
 // Every failure: one line on stderr and its exit code.
@@ -48,7 +49,8 @@ struct failure {
     std::string message;
 };
 
-constexpr const char* default_socket = "/run/weft/weft0.sock";
+// weftd's default for the default interface (app/config.hpp).
+const std::string default_socket = weft::default_control_socket(weft::weft_config{}.interface).string();
 
 const char* usage_text =
     "usage: weftctl [-s SOCKET | -c CONFDIR] [-t SECONDS] COMMAND [ARGS]\n"
@@ -69,7 +71,8 @@ const char* usage_text =
     "      --version       print the version\n"
     "\n"
     "exit status: 0 done, 1 weftd refused the command, 2 usage error,\n"
-    "3 cannot reach weftd, 4 no answer in time, 5 malformed answer\n";
+    "3 cannot reach weftd, 4 no answer in time, 5 malformed answer,\n"
+    "6 done but the answer could not be written to stdout\n";
 
 struct options {
     std::optional<std::string> socket;
@@ -365,7 +368,9 @@ int run(int argc, char** argv) {
         o.json ? reply->result.dump(2, ' ', false, json::error_handler_t::replace) + "\n"
                : print_result(req, reply->result);
     std::cout << out << std::flush;
-    if (!std::cout) throw failure{exit_refused, "cannot write the output"};
+    // weftd has done the command: say so, with its own status, rather than
+    // "refused" (a script would retry a push or a renegotiation).
+    if (!std::cout) throw failure{exit_output, "the command was done, but its answer could not be written to stdout"};
     return exit_ok;
 }
 
