@@ -123,7 +123,7 @@ void daemon::start() {
         neg_->on_persisted = [this](const pair_state& st) {
             if (dp_) dp_->accept_epoch(st);
         };
-        start_distribution();
+        start_distribution(ns.max_list_exchanges);
         return neg_->start();
     };
     if (auto ec = make_negotiation()) {

@@ -99,7 +99,9 @@ private:
     void adopt_bnl(verified_bnl v, const char* why);
     void apply_bnl(std::shared_ptr<const bnl_index> next, const std::shared_ptr<const bnl_index>& prev);
     void subnet_hooks(const bnl_index* before, const bnl_index& after);
-    void start_distribution();
+    // `max_exchanges`: the transport's max_list_exchanges, so the
+    // distribution never starts more than the transport takes.
+    void start_distribution(std::size_t max_exchanges);
     // The control socket (daemon_control.cpp).
     void open_control();  // bound now; start()ed at the end of start()
     nlohmann::json handle_control(const control_request& r);
