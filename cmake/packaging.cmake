@@ -35,9 +35,8 @@ install(CODE [[
   file(INSTALL DESTINATION "${_weft_etc}/default" TYPE FILE RENAME weft
        FILES "${WEFT_INSTALL_SOURCE}/scripts/examples/default")
   # The nameserver checker's cron entry names the program by its installed
-  # path, which is known only now (cron/CMakeLists.txt substitutes it when
-  # configuring, which is wrong for the .deb of a build configured with
-  # another prefix; this copy takes precedence in the package).
+  # path, which is known only now (a build configured with another prefix
+  # still packages the right path).
   if(EXISTS "${WEFT_INSTALL_SOURCE}/cron/weft-nscheck.cron")
     set(CMAKE_INSTALL_FULL_SBINDIR "${SBINDIR}")
     configure_file("${WEFT_INSTALL_SOURCE}/cron/weft-nscheck.cron"
