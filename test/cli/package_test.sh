@@ -150,10 +150,34 @@ if grep -nE 'systemctl +(--[a-z]+ +)*(enable|start|restart)|update-rc\.d +weft +
 else
   t_ok "postinst neither starts nor enables a daemon"
 fi
-grep -q 'remove|deconfigure)' "$CTRL/prerm" && grep -q 'upgrade|failed-upgrade)' "$CTRL/prerm" &&
-  t_ok "prerm stops daemons on remove only (not on upgrade)" || t_bad "prerm: remove/upgrade cases"
-t_contains "  prerm stops the init script's daemons" "$(<"$CTRL/prerm")" "SYSTEMCTL_SKIP_REDIRECT=true /etc/init.d/weft stop"
-t_contains "  prerm stops weft@ units" "$(<"$CTRL/prerm")" "systemctl --system stop 'weft@*.service'"
+# prerm, run for real in a private mount namespace: /etc/init.d/weft and
+# systemctl are stand-ins that record how they were called, and
+# /run/systemd/system exists there (systemd "running").  Nothing outside
+# the namespace is touched.
+prerm_run() {  # ACTION...: what the stand-ins recorded, one call per line
+  local rec=$T_TMP/prerm.calls
+  : >"$rec"
+  mkdir -p "$T_TMP/fakebin"
+  printf '#!/bin/sh\necho "systemctl $*" >>%s\n' "$rec" >"$T_TMP/fakebin/systemctl"
+  printf '#!/bin/sh\necho "init.d/weft $* SKIP=$SYSTEMCTL_SKIP_REDIRECT" >>%s\n' "$rec" >"$T_TMP/fakeinit"
+  chmod +x "$T_TMP/fakebin/systemctl" "$T_TMP/fakeinit"
+  unshare -m sh -c '
+    mount -t tmpfs none /etc/init.d && cp "$1" /etc/init.d/weft &&
+    mkdir -p /run/systemd && mount -t tmpfs none /run/systemd && mkdir /run/systemd/system &&
+    shift && PATH="$0:$PATH" sh "$@"' "$T_TMP/fakebin" "$T_TMP/fakeinit" "$CTRL/prerm" "$@" >/dev/null 2>&1
+  echo "rc=$?"
+  cat "$rec"
+}
+if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+  t_eq "prerm remove stops the weft@ units and the init script's daemons" "$(prerm_run remove)" \
+    "rc=0
+systemctl --system stop weft@*.service weft.service
+init.d/weft stop SKIP=true"
+  t_eq "prerm upgrade stops nothing" "$(prerm_run upgrade 0.2.0)" "rc=0"
+  t_eq "prerm with an unknown action fails and stops nothing" "$(prerm_run bogus)" "rc=1"
+else
+  echo "skip: no mount namespaces (unshare -m) here: prerm not run"
+fi
 
 # Unpack into a scratch root and run the postinst there (DPKG_ROOT).
 ROOT=$T_TMP/root
