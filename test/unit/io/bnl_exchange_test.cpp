@@ -164,6 +164,19 @@ rogue_log node_list_client(mesh& m, const node& target, const node& as, std::uin
     }, 20s, 100ms);
 }
 
+// `from` dials beta's port for a node-list exchange; a rogue TLS listener
+// with beta's identity takes the connection and runs `script`.  The
+// exchange's outcome and what the rogue saw.
+std::pair<outcome, rogue_log> exchange_with_rogue_listener(mesh& m, node& from, const node& as,
+                                                           std::function<void(tls_stream&, rogue_log&)> script) {
+    asio::io_context rio;
+    asio::ip::tcp::acceptor acc(rio, {asio::ip::make_address("127.0.0.1"), as.port});
+    auto fut = std::async(std::launch::async, [&] { return rogue_listener(acc, as.files, script); });
+    const outcome o = exchange(m, from, as);
+    BOOST_REQUIRE(m.run_until([&] { return fut.wait_for(0ms) == std::future_status::ready; }, 10s));
+    return {o, fut.get()};
+}
+
 // Runs the test tool weft-test-bnl-push (built beside this test, in
 // tools/) with `args`; its output and exit status.
 struct tool_run {
@@ -438,19 +451,13 @@ BOOST_FIXTURE_TEST_CASE(a_dialled_peer_that_pushes_unasked_is_refused, alpha_bet
     m.start(a);
     watch wa;
     wa.attach(a);
-    asio::io_context rio;
-    asio::ip::tcp::acceptor acc(rio, {asio::ip::make_address("127.0.0.1"), b.port});
-    auto fut = std::async(std::launch::async, [&] {
-        return rogue_listener(acc, b.files, [&](tls_stream& s, rogue_log& rr) {
-            if (auto h = read_msg(s)) rr.got.push_back(type_of(*h));
-            send_msg(s, hello_msg{b.id, 1, hello_purpose::node_list});
-            send_msg(s, bnl_data_msg{"unasked"});
-            rr.error = read_until_close(s);
-        });
+    auto [o, r] = exchange_with_rogue_listener(m, a, b, [&](tls_stream& s, rogue_log& rr) {
+        if (auto h = read_msg(s)) rr.got.push_back(type_of(*h));
+        send_msg(s, hello_msg{b.id, 1, hello_purpose::node_list});
+        send_msg(s, bnl_data_msg{"unasked"});
+        rr.error = read_until_close(s);
     });
-    BOOST_TEST(exchange(m, a, b) == outcome::failed);
-    BOOST_REQUIRE(m.run_until([&] { return fut.wait_for(0ms) == std::future_status::ready; }, 10s));
-    auto r = fut.get();
+    BOOST_TEST(o == outcome::failed);
     BOOST_TEST((r.got == std::vector<msg_type>{msg_type::hello}));
     BOOST_TEST(wa.received.empty());
     BOOST_TEST(a.svc->stats().list_exchange_failed == 1u);
@@ -461,26 +468,20 @@ BOOST_FIXTURE_TEST_CASE(a_dialled_peer_that_pushes_unasked_is_refused, alpha_bet
 BOOST_FIXTURE_TEST_CASE(an_asker_that_resets_instead_of_closing_is_not_counted_as_served, alpha_beta) {
     m.give_list(a, 5, "alpha's v5");
     m.start(a);
-    asio::io_context rio;
-    asio::ip::tcp::acceptor acc(rio, {asio::ip::make_address("127.0.0.1"), b.port});
-    auto fut = std::async(std::launch::async, [&] {
-        return rogue_listener(acc, b.files, [&](tls_stream& s, rogue_log& rr) {
-            if (auto h = read_msg(s)) rr.got.push_back(type_of(*h));
-            send_msg(s, hello_msg{b.id, 1, hello_purpose::node_list});
-            send_msg(s, bnl_request_msg{1});
-            if (auto d = read_msg(s)) {
-                rr.got.push_back(type_of(*d));
-                if (auto* data = std::get_if<bnl_data_msg>(&*d)) rr.data = data->bytes;
-            }
-            // An abortive close: RST, not FIN.
-            boost::system::error_code ec;
-            s.lowest_layer().set_option(asio::socket_base::linger(true, 0), ec);
-            s.lowest_layer().close(ec);
-        });
+    auto [o, r] = exchange_with_rogue_listener(m, a, b, [&](tls_stream& s, rogue_log& rr) {
+        if (auto h = read_msg(s)) rr.got.push_back(type_of(*h));
+        send_msg(s, hello_msg{b.id, 1, hello_purpose::node_list});
+        send_msg(s, bnl_request_msg{1});
+        if (auto d = read_msg(s)) {
+            rr.got.push_back(type_of(*d));
+            if (auto* data = std::get_if<bnl_data_msg>(&*d)) rr.data = data->bytes;
+        }
+        // An abortive close: RST, not FIN.
+        boost::system::error_code ec;
+        s.lowest_layer().set_option(asio::socket_base::linger(true, 0), ec);
+        s.lowest_layer().close(ec);
     });
-    BOOST_TEST(exchange(m, a, b) == outcome::failed);  // was "sent"
-    BOOST_REQUIRE(m.run_until([&] { return fut.wait_for(0ms) == std::future_status::ready; }, 10s));
-    auto r = fut.get();
+    BOOST_TEST(o == outcome::failed);  // was "sent"
     BOOST_TEST((r.got == std::vector<msg_type>{msg_type::hello, msg_type::bnl_data}));
     BOOST_TEST(r.data == "alpha's v5");
     BOOST_TEST(a.svc->stats().list_exchange_failed == 1u);
@@ -490,18 +491,13 @@ BOOST_FIXTURE_TEST_CASE(an_asker_that_resets_instead_of_closing_is_not_counted_a
 BOOST_FIXTURE_TEST_CASE(a_peer_that_does_not_serve_node_lists_fails_the_exchange_with_its_reason, alpha_beta) {
     m.give_list(a, 5, "alpha's");
     m.start(a);
-    asio::io_context rio;
-    asio::ip::tcp::acceptor acc(rio, {asio::ip::make_address("127.0.0.1"), b.port});
-    auto fut = std::async(std::launch::async, [&] {
-        return rogue_listener(acc, b.files, [&](tls_stream& s, rogue_log&) {
-            read_msg(s);
-            send_msg(s, make_error_msg(error_msg_code::bad_message, "not served\n[forged]"));
-            read_until_close(s);
-        });
+    auto [o, r] = exchange_with_rogue_listener(m, a, b, [&](tls_stream& s, rogue_log&) {
+        read_msg(s);
+        send_msg(s, make_error_msg(error_msg_code::bad_message, "not served\n[forged]"));
+        read_until_close(s);
     });
-    BOOST_TEST(exchange(m, a, b) == outcome::failed);
-    BOOST_REQUIRE(m.run_until([&] { return fut.wait_for(0ms) == std::future_status::ready; }, 10s));
-    fut.get();
+    BOOST_TEST(o == outcome::failed);
+    BOOST_TEST(r.handshake_ok);
     BOOST_TEST(contains(a.log_text(), "peer refused: bad message: not served\\x0a[forged]"));
 }
 
