@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <set>
@@ -180,6 +181,8 @@ void daemon::start() {
     started_at_ = now();
     log_.notice("weftd {} started: node {} (id {}), network {}, node list version {}, interface {}, port {}",
                 WEFT_VERSION, cfg_.name, self_id_, bnl_->list().network, bnl_->list().version, tun_->name(), port);
+    if (const char* cap = std::getenv("OPENSSL_ia32cap"))
+        log_.info("OpenSSL runs with the CPU features OPENSSL_ia32cap={} leaves it", cap);
     neg_->request_missing(std::chrono::milliseconds(std::min<std::size_t>(bnl_->list().nodes.size() * 50, 10'000)));
 }
 

@@ -15,7 +15,8 @@ mesh_require_root
 
 mesh_setup 3
 t_ok "3 namespaces, certificates from weft-ca, list signed by bnl-sign"
-for i in 1 2 3; do mesh_start "$i"; done
+# n3 runs under an OPENSSL_ia32cap of its administrator's, which weftd keeps.
+mesh_start 1; mesh_start 2; OPENSSL_ia32cap=':~0' mesh_start 3
 for i in 1 2 3; do
   wait_for 15 mesh_ready "$i" && t_ok "n$i: TUN up and routes installed by hooks" || t_bad "n$i not ready" "$(tail -5 "$M_DIR/n$i.log")"
 done
@@ -26,6 +27,17 @@ else
   t_contains "data path: TUN TSO, UDP GSO and GRO on (kernel has them)" "$(grep 'data path:' "$M_DIR/n1.log")" \
     "TUN offloads (TSO, checksum) on, UDP GSO on, UDP GRO on, TCP coalescing on"
 fi
+
+# --- OpenSSL's CPU features (src/crypto/cpu_features.hpp): with AVX512-IFMA
+# and OpenSSL 3.0, weftd re-executed itself (same pid) with IFMA masked
+ia32cap() { tr '\0' '\n' <"/proc/${M_PID[$1]}/environ" | sed -n 's/^OPENSSL_ia32cap=//p'; }
+if grep -qw avx512ifma /proc/cpuinfo && openssl version | grep -q '^OpenSSL 3\.0\.'; then
+  t_eq "n1 runs with AVX512-IFMA masked for OpenSSL" "$(ia32cap 1)" ":~0x200000"
+  t_contains "  and says so" "$(grep 'OpenSSL runs with' "$M_DIR/n1.log")" "OPENSSL_ia32cap=:~0x200000"
+else
+  t_eq "n1 leaves OpenSSL's CPU features alone (no IFMA, or not OpenSSL 3.0)" "$(ia32cap 1)" ""
+fi
+t_eq "n3 keeps the administrator's OPENSSL_ia32cap" "$(ia32cap 3)" ":~0"
 
 # --- the very first packet survives the negotiation (queued, then sent)
 t_run "first ping n1 -> n2 right after start" 0 in_ns 1 ping -n -c 1 -W 10 198.19.2.1

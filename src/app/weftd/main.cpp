@@ -12,6 +12,8 @@
 // hook and the state saves, which may take a while); the protocol is one datagram, so no
 // library is needed.  The start and stop lines themselves are the daemon's
 // ("weftd VERSION started: node ..., interface ...", "weftd stopped").
+// On CPUs where OpenSSL 3.0 would seal packets with slower code, it first
+// re-executes itself once with OPENSSL_ia32cap set (crypto/cpu_features.hpp).
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -29,10 +31,12 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "app/config.hpp"
 #include "app/daemon.hpp"
+#include "crypto/cpu_features.hpp"
 
 namespace po = boost::program_options;
 
@@ -173,6 +177,17 @@ void report(int fd, const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // First of all, while nothing is open yet: run under the OpenSSL CPU
+    // features that suit per-packet sealing (crypto/cpu_features.hpp).  The
+    // pid, descriptors and arguments stay; the variable is then set, so this
+    // happens once.  Without /proc, OpenSSL keeps its own choice.
+    if (auto cap = weft::crypto::ia32cap_override_here()) {
+        const std::string value(*cap);
+        if (::setenv("OPENSSL_ia32cap", value.c_str(), 1) == 0) {
+            ::execv("/proc/self/exe", argv);
+            ::unsetenv("OPENSSL_ia32cap");
+        }
+    }
     po::options_description opts("options");
     opts.add_options()
         ("config,c", po::value<std::string>(), "configuration directory holding weft.conf")
