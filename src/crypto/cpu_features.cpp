@@ -1,8 +1,10 @@
 #include "crypto/cpu_features.hpp"
 
 #include <openssl/crypto.h>
+#include <unistd.h>
 
 #include <cstdlib>
+#include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -31,6 +33,15 @@ bool cpu_has_avx512ifma() noexcept {
 std::optional<std::string_view> ia32cap_override_here() noexcept {
     return ia32cap_override(std::getenv("OPENSSL_ia32cap"), cpu_has_avx512ifma(),
                             OPENSSL_version_major(), OPENSSL_version_minor());
+}
+
+void run_under_tuned_openssl(char** argv) noexcept {
+    auto cap = ia32cap_override_here();
+    if (!cap) return;
+    const std::string value(*cap);
+    if (::setenv("OPENSSL_ia32cap", value.c_str(), 1) != 0) return;
+    ::execv("/proc/self/exe", argv);
+    ::unsetenv("OPENSSL_ia32cap");
 }
 
 }  // namespace weft::crypto

@@ -41,4 +41,11 @@ bool cpu_has_avx512ifma() noexcept;
 // ia32cap_override() for this process: its environment, CPU and libcrypto.
 std::optional<std::string_view> ia32cap_override_here() noexcept;
 
+// Call first thing in main(), before anything is opened: when
+// ia32cap_override_here() says so, sets OPENSSL_ia32cap and re-executes the
+// program (/proc/self/exe, same pid, arguments and descriptors); the new
+// image finds the variable set and carries on.  Returns only when no
+// re-execution was needed or possible (no /proc): OpenSSL's choice stands.
+void run_under_tuned_openssl(char** argv) noexcept;
+
 }  // namespace weft::crypto

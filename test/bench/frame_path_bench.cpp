@@ -7,8 +7,14 @@
 // of the same cipher in this process (the engine's own overhead), and the
 // ratio to `openssl speed -aead -evp CIPHER -bytes SIZE` run now, on this
 // machine: openssl measures sealing only, so the ratio is against half its
-// rate (one seal + one open per packet).  A program, not a test.
+// rate (one seal + one open per packet).  Each rate is the best of several
+// short slices (the engine's and the bare ones interleaved) and of three
+// openssl runs: other load and a VM's stolen time only ever make a slice
+// slower, so the best one is the figure that repeats.  A program, not a
+// test.
 //   bench_frame_path [--no-openssl]
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +27,7 @@
 #include "core/data_plane.hpp"
 #include "core/key_schedule.hpp"
 #include "core/segmentation.hpp"
+#include "crypto/cpu_features.hpp"
 #include "test_pairs.hpp"
 
 using namespace weft;
@@ -62,7 +69,7 @@ std::vector<std::uint8_t> tcp_super_packet(std::size_t payload) {
 }
 
 // openssl speed's rate for one cipher and size, bytes/s (0 if unavailable).
-double openssl_speed(const char* cipher, std::size_t bytes) {
+double openssl_speed_once(const char* cipher, std::size_t bytes) {
     std::string cmd = std::string("openssl speed -elapsed -seconds 1 -mr -aead -evp ") + cipher + " -bytes " +
                       std::to_string(bytes) + " 2>/dev/null";
     FILE* f = ::popen(cmd.c_str(), "r");
@@ -78,6 +85,28 @@ double openssl_speed(const char* cipher, std::size_t bytes) {
     return rate;
 }
 
+// The best of three runs.
+double openssl_speed(const char* cipher, std::size_t bytes) {
+    double best = 0;
+    for (int i = 0; i < 3; ++i) best = std::max(best, openssl_speed_once(cipher, bytes));
+    return best;
+}
+
+// Rates of one slice: work units (packets) and bytes per second.
+struct rate {
+    double per_s = 0, bytes_per_s = 0;
+};
+
+// Runs `step` (one batch: adds to `units` and `bytes`) for `length`.
+template <class Step>
+rate slice(Step&& step, std::chrono::milliseconds length) {
+    std::uint64_t units = 0, bytes = 0;
+    const auto t0 = clk::now();
+    while (clk::now() - t0 < length) step(units, bytes);
+    const double secs = std::chrono::duration<double>(clk::now() - t0).count();
+    return {static_cast<double>(units) / secs, static_cast<double>(bytes) / secs};
+}
+
 const char* openssl_name(cipher_id c) {
     switch (c) {
         case cipher_id::aes_256_gcm: return "aes-256-gcm";
@@ -90,6 +119,9 @@ const char* openssl_name(cipher_id c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Under the OpenSSL CPU features weftd runs with (and openssl speed,
+    // started from here, inherits them).
+    crypto::run_under_tuned_openssl(argv);
     const bool with_openssl = !(argc > 1 && std::strcmp(argv[1], "--no-openssl") == 0);
     auto l = parse_bnl(
         "network = bench\nversion = 1\nsigned = 2026-01-01T00:00:00Z\n"
@@ -119,9 +151,8 @@ int main(int argc, char** argv) {
             auto plan = plan_segments(super, vh);
             if (!plan) return 1;
             std::vector<std::uint8_t> buf(data_plane::headroom + mtu + data_plane::tailroom);
-            std::uint64_t packets = 0, bytes = 0;
-            auto t0 = clk::now();
-            while (clk::now() - t0 < std::chrono::milliseconds(700)) {
+            bool broken = false;
+            auto engine = [&](std::uint64_t& packets, std::uint64_t& bytes) {
                 for (int i = 0; i < (split ? 8 : 256); ++i) {
                     const std::size_t segments = split ? plan->count : 1;
                     for (std::size_t s = 0; s < segments; ++s) {
@@ -132,38 +163,44 @@ int main(int argc, char** argv) {
                             std::copy(p.begin(), p.end(), buf.begin() + data_plane::headroom);
                         auto out = a.outbound(buf, len, 1);
                         auto in = b.inbound(out.out, {ip_address::v4(198, 18, 0, 1), 3406}, 1);
-                        if (in.what != data_plane::action::to_tun) return 1;
+                        if (in.what != data_plane::action::to_tun) broken = true;
                         ++packets;
                         bytes += len;
                     }
                 }
-            }
-            double secs = std::chrono::duration<double>(clk::now() - t0).count();
+            };
             // The same cipher, seal + open of the same bytes, no engine.
             auto key = crypto::aead_key::create(aead_of(c), make_state(1, 2, c).current->tx_key.span()).value();
             std::vector<std::uint8_t> raw(seg + 16);
             std::array<std::uint8_t, 12> nonce{};
-            std::uint64_t raw_bytes = 0;
-            auto t1 = clk::now();
-            while (clk::now() - t1 < std::chrono::milliseconds(400)) {
+            std::uint64_t counter = 0;
+            auto bare = [&](std::uint64_t& packets, std::uint64_t& bytes) {
                 for (int i = 0; i < 256; ++i) {
-                    store_be<std::uint64_t>(nonce, 4, raw_bytes);
+                    store_be<std::uint64_t>(nonce, 4, ++counter);
                     (void)key.seal(nonce, std::span(raw).first(16), std::span(raw).subspan(16, seg - 16),
                                    std::span(raw).subspan(seg).first<16>());
                     (void)key.open(nonce, std::span(raw).first(16), std::span(raw).subspan(16, seg - 16),
                                    std::span(raw).subspan(seg).first<16>());
-                    raw_bytes += seg;
+                    ++packets;
+                    bytes += seg;
                 }
+            };
+            rate best, best_bare;
+            for (int k = 0; k < 10; ++k) {
+                rate r = slice(engine, std::chrono::milliseconds(70));
+                if (broken) return 1;
+                if (r.bytes_per_s > best.bytes_per_s) best = r;
+                rate q = slice(bare, std::chrono::milliseconds(40));
+                if (q.bytes_per_s > best_bare.bytes_per_s) best_bare = q;
             }
-            double raw_secs = std::chrono::duration<double>(clk::now() - t1).count();
-            double gbps = static_cast<double>(bytes) * 8 / secs / 1e9;
-            double raw_gbps = static_cast<double>(raw_bytes) * 8 / raw_secs / 1e9;
+            const double gbps = best.bytes_per_s * 8 / 1e9;
+            const double raw_gbps = best_bare.bytes_per_s * 8 / 1e9;
             // openssl seals only: per packet we seal and open, so half its rate.
             const double ossl_gbps = with_openssl ? openssl_speed(openssl_name(c), seg) * 8 / 1e9 : 0;
             char label[32];
             std::snprintf(label, sizeof label, split ? "64KB-split" : "%zu B", size);
             std::printf("%-18s %-11s %10.0f %8.2f %9.2f %6.2f %13.2f %7s\n", std::string(name(c)).c_str(), label,
-                        static_cast<double>(packets) / secs, gbps, raw_gbps, gbps / raw_gbps, ossl_gbps,
+                        best.per_s, gbps, raw_gbps, gbps / raw_gbps, ossl_gbps,
                         ossl_gbps > 0 ? std::to_string(gbps / (ossl_gbps / 2)).substr(0, 4).c_str() : "-");
         }
     }

@@ -177,17 +177,9 @@ void report(int fd, const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // First of all, while nothing is open yet: run under the OpenSSL CPU
-    // features that suit per-packet sealing (crypto/cpu_features.hpp).  The
-    // pid, descriptors and arguments stay; the variable is then set, so this
-    // happens once.  Without /proc, OpenSSL keeps its own choice.
-    if (auto cap = weft::crypto::ia32cap_override_here()) {
-        const std::string value(*cap);
-        if (::setenv("OPENSSL_ia32cap", value.c_str(), 1) == 0) {
-            ::execv("/proc/self/exe", argv);
-            ::unsetenv("OPENSSL_ia32cap");
-        }
-    }
+    // First of all, while nothing is open yet: OpenSSL's CPU features
+    // (crypto/cpu_features.hpp).  May re-execute weftd once.
+    weft::crypto::run_under_tuned_openssl(argv);
     po::options_description opts("options");
     opts.add_options()
         ("config,c", po::value<std::string>(), "configuration directory holding weft.conf")
