@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "core/segmentation.hpp"
+#include "crypto/cpu_features.hpp"
 #include "io/file.hpp"
 
 namespace weft::app {
@@ -181,8 +182,10 @@ void daemon::start() {
     started_at_ = now();
     log_.notice("weftd {} started: node {} (id {}), network {}, node list version {}, interface {}, port {}",
                 WEFT_VERSION, cfg_.name, self_id_, bnl_->list().network, bnl_->list().version, tun_->name(), port);
-    if (const char* cap = std::getenv("OPENSSL_ia32cap"))
-        log_.info("OpenSSL runs with the CPU features OPENSSL_ia32cap={} leaves it", cap);
+    log_.info("OpenSSL CPU features: {}", crypto::openssl_cpu_settings());
+    if (const char* cap = std::getenv("OPENSSL_ia32cap"); cap && *cap == '\0')
+        log_.warning("OPENSSL_ia32cap is set but empty: OpenSSL runs without AES-NI or any other CPU feature "
+                     "(slow, and AES from tables); unset it, or set it to :~0 to keep what OpenSSL detects");
     neg_->request_missing(std::chrono::milliseconds(std::min<std::size_t>(bnl_->list().nodes.size() * 50, 10'000)));
 }
 

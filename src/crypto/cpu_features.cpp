@@ -1,10 +1,9 @@
 #include "crypto/cpu_features.hpp"
 
 #include <openssl/crypto.h>
-#include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
-#include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -12,17 +11,21 @@
 
 namespace weft::crypto {
 
-std::optional<std::string_view> ia32cap_override(const char* current, bool cpu_has_ifma,
-                                                 unsigned openssl_major,
-                                                 unsigned openssl_minor) noexcept {
-    if (current != nullptr || !cpu_has_ifma) return std::nullopt;
-    if (openssl_major != 3 || openssl_minor != 0) return std::nullopt;
-    return ia32cap_without_ifma;
+bool should_mask_ifma(const char* current, bool usable_ifma, unsigned openssl_major,
+                      unsigned openssl_minor) noexcept {
+    return current == nullptr && usable_ifma && openssl_major == 3 && openssl_minor == 0;
 }
 
-bool cpu_has_avx512ifma() noexcept {
+bool usable_avx512ifma() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0 || (ecx & (1u << 27)) == 0)
+        return false;  // OSXSAVE
+    unsigned lo = 0, hi = 0;
+    asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    // SSE, AVX, opmask, ZMM0-15 upper halves and ZMM16-31 enabled by the OS.
+    constexpr unsigned avx512_state = 0x02 | 0x04 | 0x20 | 0x40 | 0x80;
+    if ((lo & avx512_state) != avx512_state) return false;
     if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return false;
     return (ebx & (1u << 21)) != 0;
 #else
@@ -30,18 +33,14 @@ bool cpu_has_avx512ifma() noexcept {
 #endif
 }
 
-std::optional<std::string_view> ia32cap_override_here() noexcept {
-    return ia32cap_override(std::getenv("OPENSSL_ia32cap"), cpu_has_avx512ifma(),
+bool should_mask_ifma_here() noexcept {
+    return should_mask_ifma(std::getenv("OPENSSL_ia32cap"), usable_avx512ifma(),
                             OPENSSL_version_major(), OPENSSL_version_minor());
 }
 
-void run_under_tuned_openssl(char** argv) noexcept {
-    auto cap = ia32cap_override_here();
-    if (!cap) return;
-    const std::string value(*cap);
-    if (::setenv("OPENSSL_ia32cap", value.c_str(), 1) != 0) return;
-    ::execv("/proc/self/exe", argv);
-    ::unsetenv("OPENSSL_ia32cap");
+std::string_view openssl_cpu_settings() noexcept {
+    const char* s = OPENSSL_info(OPENSSL_INFO_CPU_SETTINGS);
+    return s ? std::string_view(s) : std::string_view("none reported");
 }
 
 }  // namespace weft::crypto

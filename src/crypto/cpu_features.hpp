@@ -13,39 +13,36 @@
 // IFMA speed-up.
 //
 // The variable is only read before main() runs, so weftd re-executes itself
-// once with it set (app/weftd/main.cpp).  An OPENSSL_ia32cap already in the
+// once with it set (app/openssl_cpu.hpp).  An OPENSSL_ia32cap already in the
 // environment is the administrator's and is left alone: "OPENSSL_ia32cap=:~0"
 // keeps every feature OpenSSL detects.
 #pragma once
 
-#include <optional>
 #include <string_view>
 
 namespace weft::crypto {
 
 // OPENSSL_ia32cap value that masks AVX512-IFMA (CPUID leaf 7, EBX bit 21)
-// and keeps every other detected feature.
+// and keeps every other detected feature: the ':' keeps the detected first
+// word, the '~' after it clears bits of the leaf-7 word.
 inline constexpr std::string_view ia32cap_without_ifma = ":~0x200000";
 
-// The OPENSSL_ia32cap to run under, or nothing to leave OpenSSL's choice:
-// nothing when `current` (the variable's value, null when unset) is set,
-// when the CPU lacks AVX512-IFMA, or when the OpenSSL loaded is not 3.0 (the
-// only series measured).
-std::optional<std::string_view> ia32cap_override(const char* current, bool cpu_has_ifma,
-                                                 unsigned openssl_major,
-                                                 unsigned openssl_minor) noexcept;
+// Whether to run under ia32cap_without_ifma: only when `current` (the
+// variable's value, null when unset) is unset, the CPU and the kernel offer
+// AVX512-IFMA, and the OpenSSL loaded is 3.0 (the only series measured).
+bool should_mask_ifma(const char* current, bool usable_ifma, unsigned openssl_major,
+                      unsigned openssl_minor) noexcept;
 
-// CPUID says AVX512-IFMA (false on other architectures).
-bool cpu_has_avx512ifma() noexcept;
+// AVX512-IFMA is usable: CPUID has it and the kernel has enabled the
+// AVX-512 register state (XCR0), as OpenSSL itself requires.  False on other
+// architectures.
+bool usable_avx512ifma() noexcept;
 
-// ia32cap_override() for this process: its environment, CPU and libcrypto.
-std::optional<std::string_view> ia32cap_override_here() noexcept;
+// should_mask_ifma() for this process: its environment, CPU and libcrypto.
+bool should_mask_ifma_here() noexcept;
 
-// Call first thing in main(), before anything is opened: when
-// ia32cap_override_here() says so, sets OPENSSL_ia32cap and re-executes the
-// program (/proc/self/exe, same pid, arguments and descriptors); the new
-// image finds the variable set and carries on.  Returns only when no
-// re-execution was needed or possible (no /proc): OpenSSL's choice stands.
-void run_under_tuned_openssl(char** argv) noexcept;
+// What libcrypto runs with, as `openssl version -c` prints it, e.g.
+// "OPENSSL_ia32cap=0xfffa32034f8bffff:0x1b415fdef19f27eb env::~0x200000".
+std::string_view openssl_cpu_settings() noexcept;
 
 }  // namespace weft::crypto

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/openssl_cpu.hpp"
 #include "base/endian.hpp"
 #include "crypto/aead.hpp"
 #include "crypto/random.hpp"
@@ -85,6 +86,8 @@ figures measure(std::size_t payload, Step step) {
 // Usage: bench_aead [ALGORITHM|all [BYTES]]  (default: every algorithm, 64,
 // 1400 and 16384 bytes).  A subset makes quick A/B runs against openssl speed.
 int main(int argc, char** argv) {
+    // Under the OpenSSL CPU features weftd runs with.
+    weft::run_under_tuned_openssl(argv);
     std::vector<aead_algorithm> algorithms(weft::crypto::all_aead_algorithms.begin(),
                                            weft::crypto::all_aead_algorithms.end());
     std::vector<std::size_t> sizes{64, 1400, 16384};

@@ -23,11 +23,11 @@
 #include <string>
 #include <vector>
 
+#include "app/openssl_cpu.hpp"
 #include "base/endian.hpp"
 #include "core/data_plane.hpp"
 #include "core/key_schedule.hpp"
 #include "core/segmentation.hpp"
-#include "crypto/cpu_features.hpp"
 #include "test_pairs.hpp"
 
 using namespace weft;
@@ -121,7 +121,7 @@ const char* openssl_name(cipher_id c) {
 int main(int argc, char** argv) {
     // Under the OpenSSL CPU features weftd runs with (and openssl speed,
     // started from here, inherits them).
-    crypto::run_under_tuned_openssl(argv);
+    run_under_tuned_openssl(argv);
     const bool with_openssl = !(argc > 1 && std::strcmp(argv[1], "--no-openssl") == 0);
     auto l = parse_bnl(
         "network = bench\nversion = 1\nsigned = 2026-01-01T00:00:00Z\n"

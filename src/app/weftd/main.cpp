@@ -13,7 +13,7 @@
 // library is needed.  The start and stop lines themselves are the daemon's
 // ("weftd VERSION started: node ..., interface ...", "weftd stopped").
 // On CPUs where OpenSSL 3.0 would seal packets with slower code, it first
-// re-executes itself once with OPENSSL_ia32cap set (crypto/cpu_features.hpp).
+// re-executes itself once with OPENSSL_ia32cap set (app/openssl_cpu.hpp).
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -36,7 +36,7 @@
 
 #include "app/config.hpp"
 #include "app/daemon.hpp"
-#include "crypto/cpu_features.hpp"
+#include "app/openssl_cpu.hpp"
 
 namespace po = boost::program_options;
 
@@ -178,8 +178,8 @@ void report(int fd, const std::string& msg) {
 
 int main(int argc, char** argv) {
     // First of all, while nothing is open yet: OpenSSL's CPU features
-    // (crypto/cpu_features.hpp).  May re-execute weftd once.
-    weft::crypto::run_under_tuned_openssl(argv);
+    // (app/openssl_cpu.hpp).  May re-execute weftd once.
+    weft::run_under_tuned_openssl(argv);
     po::options_description opts("options");
     opts.add_options()
         ("config,c", po::value<std::string>(), "configuration directory holding weft.conf")
