@@ -1,6 +1,7 @@
 #include "app/openssl_cpu.hpp"
 
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +15,15 @@
 namespace weft {
 
 void run_under_tuned_openssl(char** argv) noexcept {
+    // The kernel names a process after the file it executes, and for
+    // /proc/self/exe that is "exe": ps, pgrep weftd, killall and systemd's
+    // status would show that after a re-exec.  So the name is set from
+    // argv[0] every time (a no-op when it already is that).
+    if (argv != nullptr && argv[0] != nullptr && argv[0][0] != '\0') {
+        const char* slash = std::strrchr(argv[0], '/');
+        const char* base = slash ? slash + 1 : argv[0];
+        if (*base != '\0') ::prctl(PR_SET_NAME, base, 0, 0, 0);  // truncated to 15 bytes
+    }
     if (!crypto::should_mask_ifma_here()) return;
     // No program interpreter: either ld.so itself is the executable
     // (`ld.so weftd ...`) or the program is static.

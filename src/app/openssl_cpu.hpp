@@ -10,8 +10,10 @@ namespace weft {
 // descriptors); the new image finds the variable set and carries on.
 // Returns when nothing needed doing, when the program was started through
 // the dynamic loader (ld.so as the executable: re-executing it would not
-// start the program), or when the exec failed (then with a line on stderr):
-// OpenSSL's own choice stands.
+// start the program) or is linked statically (no interpreter either: not
+// told apart), or when the exec failed (then with a line on stderr):
+// OpenSSL's own choice stands.  Either way the process is named after
+// argv[0], as it would be without a re-exec.
 void run_under_tuned_openssl(char** argv) noexcept;
 
 }  // namespace weft
