@@ -53,26 +53,6 @@ std::string set_mtu(const std::string& name, unsigned mtu) {
     return {};
 }
 
-// The transmit queue is the ring between the kernel's stack and our reads.
-// TUN never stops its queue: when the ring is full, the packet is dropped
-// and counted as a TX drop on the interface.  Raised to at least `len`,
-// never lowered (an administrator's or a persistent device's larger value
-// stays).
-std::string raise_tx_queue(const std::string& name, unsigned len) {
-    fd_guard s{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
-    if (s.fd < 0) s.fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s.fd < 0) return "cannot create a socket to set the queue length: " + errno_text(errno);
-    ifreq ifr = request_for(name);
-    if (::ioctl(s.fd, SIOCGIFTXQLEN, &ifr) != 0)
-        return "cannot read the queue length of " + name + " (SIOCGIFTXQLEN): " + errno_text(errno);
-    if (ifr.ifr_qlen >= static_cast<int>(len)) return {};
-    ifr.ifr_qlen = static_cast<int>(len);
-    if (::ioctl(s.fd, SIOCSIFTXQLEN, &ifr) != 0)
-        return "cannot set queue length " + std::to_string(len) + " on " + name +
-               " (SIOCSIFTXQLEN): " + errno_text(errno);
-    return {};
-}
-
 }  // namespace
 
 const char* tun_name_problem(std::string_view name) noexcept {
@@ -127,7 +107,6 @@ result<tun_device, std::string> tun_device::open(const std::string& name, unsign
     }
 
     if (std::string err = set_mtu(name, mtu); !err.empty()) return unexpected{std::move(err)};
-    if (std::string err = raise_tx_queue(name, tun_limits::tx_queue); !err.empty()) return unexpected{std::move(err)};
     return tun_device(dev.release(), name, mtu, offload);
 }
 

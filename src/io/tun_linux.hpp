@@ -6,8 +6,7 @@
 // routes.  The configured `up` hook does that with TUNDEV set to name(), as
 // the original daemon did, so administrators keep one place for it.  The
 // MTU is set here, before the hook runs, because the data plane's buffer
-// sizes depend on it; so is a longer transmit queue (tun_limits::tx_queue),
-// which the hook may still change.
+// sizes depend on it.
 //
 // The device is not persistent: the kernel removes it when the descriptor
 // closes.
@@ -42,13 +41,6 @@ inline constexpr std::size_t max_name = 15;
 // mesh may go lower.
 inline constexpr unsigned min_mtu = 68;
 inline constexpr unsigned max_mtu = 65535;
-// The least transmit queue (packets) open() leaves on the device.  The
-// kernel's default, 500, overflows under one TCP stream when packets come
-// one by one (offload off or refused): the stack sends bursts faster than
-// the daemon seals them, the full ring drops, and TCP retransmits about 2 %
-// of its segments.  2000 removed every drop in the same test, with the
-// same latency under load (HOWTO §13).
-inline constexpr unsigned tx_queue = 2000;
 }  // namespace tun_limits
 
 // sizeof(struct virtio_net_hdr): what TUNSETVNETHDRSZ is set to.
