@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 
-#include <cstdint>
 #include <cstdlib>
 
 #if defined(__x86_64__) || defined(__i386__)
