@@ -4,8 +4,12 @@
 #include <openssl/err.h>
 #include <openssl/params.h>
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
+#include <array>
 #include <climits>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -62,6 +66,51 @@ bool fail() noexcept {
     return false;
 }
 
+// The composed ChaCha20-Poly1305 (see aead.hpp).
+constexpr std::size_t chacha_block = 64;
+constexpr std::size_t poly1305_key_size = 32;
+
+// One thread's working copy: block 0 (becomes the Poly1305 key), then the
+// payload padded to whole blocks.  What the padding holds does not matter:
+// its output is never used.
+alignas(64) thread_local std::array<std::uint8_t, chacha_block + aead_key::composed_max_payload> scratch{};
+
+// ChaCha20 from block 0 over scratch[0, 64 + len rounded up to 64), in place:
+// the first 32 bytes become the Poly1305 key (block 0 of zeros), and
+// scratch[64, 64 + len) the payload XOR the keystream from block 1, as in
+// the AEAD (RFC 8439 2.6, 2.8).  One call over whole blocks: OpenSSL's
+// separate path for a trailing partial block is never taken.
+bool chacha_from_block0(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t, aead_nonce_size> nonce,
+                        std::size_t len) noexcept {
+    std::uint8_t iv[16] = {};  // OpenSSL's ChaCha20 IV: 32-bit block counter (LE), then the nonce
+    std::memcpy(iv + 4, nonce.data(), nonce.size());
+    std::memset(scratch.data(), 0, chacha_block);
+    const std::size_t n = chacha_block + (len + chacha_block - 1) / chacha_block * chacha_block;
+    int out = 0;
+    return EVP_EncryptInit_ex2(ctx, nullptr, nullptr, iv, nullptr) == 1 &&
+           EVP_EncryptUpdate(ctx, scratch.data(), &out, scratch.data(), static_cast<int>(n)) == 1 &&
+           static_cast<std::size_t>(out) == n;
+}
+
+// The AEAD's tag (RFC 8439 2.8): Poly1305 under the key in scratch[0, 32) over
+// aad, zeros to a multiple of 16, the ciphertext, zeros to a multiple of 16,
+// and both lengths as 64-bit little-endian numbers.
+bool poly1305_tag(EVP_MAC_CTX* mac, std::span<const std::uint8_t> aad, std::span<const std::uint8_t> ct,
+                  std::uint8_t (&out)[aead_tag_size]) noexcept {
+    static constexpr std::uint8_t zeros[16] = {};
+    std::uint8_t lengths[16];
+    for (int i = 0; i < 8; ++i) {
+        lengths[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(aad.size()) >> (8 * i));
+        lengths[8 + i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(ct.size()) >> (8 * i));
+    }
+    auto update = [mac](const std::uint8_t* p, std::size_t n) { return n == 0 || EVP_MAC_update(mac, p, n) == 1; };
+    std::size_t written = 0;
+    return EVP_MAC_init(mac, scratch.data(), poly1305_key_size, nullptr) == 1 && update(aad.data(), aad.size()) &&
+           update(zeros, (16 - aad.size() % 16) % 16) && update(ct.data(), ct.size()) &&
+           update(zeros, (16 - ct.size() % 16) % 16) && update(lengths, sizeof lengths) &&
+           EVP_MAC_final(mac, out, &written, sizeof out) == 1 && written == sizeof out;
+}
+
 }  // namespace
 
 std::string_view name(aead_algorithm alg) noexcept {
@@ -116,7 +165,65 @@ result<aead_key, crypto_error> aead_key::create(aead_algorithm alg,
     if (!seal_ctx) return unexpected{std::move(seal_ctx).error()};
     auto open_ctx = keyed_context(cipher.get(), key, 0, alg_name);
     if (!open_ctx) return unexpected{std::move(open_ctx).error()};
-    return aead_key(alg, std::move(seal_ctx).value(), std::move(open_ctx).value());
+
+    // The composition's parts.  Providers without them leave OpenSSL's AEAD
+    // in charge of every packet.
+    evp_cipher_ctx_ptr stream_ctx;
+    evp_mac_ctx_ptr mac_ctx;
+    if (alg == aead_algorithm::chacha20_poly1305) {
+        evp_cipher_ptr chacha(EVP_CIPHER_fetch(nullptr, "ChaCha20", nullptr));
+        evp_mac_ptr poly(EVP_MAC_fetch(nullptr, "POLY1305", nullptr));
+        if (chacha && poly && EVP_CIPHER_get_key_length(chacha.get()) == 32 &&
+            EVP_CIPHER_get_iv_length(chacha.get()) == 16) {
+            auto ctx = keyed_context(chacha.get(), key, 1, alg_name);
+            evp_mac_ctx_ptr m(EVP_MAC_CTX_new(poly.get()));
+            if (ctx && m) {
+                stream_ctx = std::move(ctx).value();
+                mac_ctx = std::move(m);
+            }
+        }
+        ERR_clear_error();
+    }
+    return aead_key(alg, std::move(seal_ctx).value(), std::move(open_ctx).value(), std::move(stream_ctx),
+                    std::move(mac_ctx));
+}
+
+bool aead_key::seal_composed(std::span<const std::uint8_t, aead_nonce_size> nonce,
+                             std::span<const std::uint8_t> aad, std::span<std::uint8_t> inout,
+                             std::span<std::uint8_t, aead_tag_size> tag) noexcept {
+    const std::size_t len = inout.size();
+    if (len != 0) std::memcpy(scratch.data() + chacha_block, inout.data(), len);
+    if (!chacha_from_block0(stream_ctx_.get(), nonce, len)) {
+        OPENSSL_cleanse(scratch.data(), chacha_block);
+        return fail();
+    }
+    if (len != 0) std::memcpy(inout.data(), scratch.data() + chacha_block, len);
+    std::uint8_t computed[aead_tag_size];
+    const bool ok = poly1305_tag(mac_ctx_.get(), aad, inout, computed);
+    OPENSSL_cleanse(scratch.data(), chacha_block);  // the one-time key
+    if (!ok) return fail();
+    std::copy(std::begin(computed), std::end(computed), tag.begin());
+    return true;
+}
+
+bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonce,
+                             std::span<const std::uint8_t> aad, std::span<std::uint8_t> inout,
+                             std::span<const std::uint8_t, aead_tag_size> tag) noexcept {
+    const std::size_t len = inout.size();
+    if (len != 0) std::memcpy(scratch.data() + chacha_block, inout.data(), len);
+    std::uint8_t computed[aead_tag_size];
+    // The tag is computed over the ciphertext, still in `inout`; the
+    // plaintext waits in the copy until the tag has verified.
+    const bool ok = chacha_from_block0(stream_ctx_.get(), nonce, len) &&
+                    poly1305_tag(mac_ctx_.get(), aad, inout, computed) &&
+                    CRYPTO_memcmp(computed, tag.data(), aead_tag_size) == 0;
+    OPENSSL_cleanse(scratch.data(), chacha_block);
+    if (!ok) {
+        OPENSSL_cleanse(scratch.data() + chacha_block, len);  // unauthenticated: gone
+        return fail();
+    }
+    if (len != 0) std::memcpy(inout.data(), scratch.data() + chacha_block, len);
+    return true;
 }
 
 bool aead_key::seal(std::span<const std::uint8_t, aead_nonce_size> nonce,
@@ -124,6 +231,7 @@ bool aead_key::seal(std::span<const std::uint8_t, aead_nonce_size> nonce,
                     std::span<std::uint8_t, aead_tag_size> tag) noexcept {
     WEFT_CHECK(seal_ctx_ != nullptr);
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
+    if (composed() && inout.size() <= composed_max_payload) return seal_composed(nonce, aad, inout, tag);
     EVP_CIPHER_CTX* ctx = seal_ctx_.get();
 
     // Cipher and key stay as create() set them: only the nonce changes, so
@@ -161,6 +269,7 @@ bool aead_key::open(std::span<const std::uint8_t, aead_nonce_size> nonce,
                     std::span<const std::uint8_t, aead_tag_size> tag) noexcept {
     WEFT_CHECK(open_ctx_ != nullptr);
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
+    if (composed() && inout.size() <= composed_max_payload) return open_composed(nonce, aad, inout, tag);
     EVP_CIPHER_CTX* ctx = open_ctx_.get();
 
     if (EVP_DecryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) != 1) return fail();

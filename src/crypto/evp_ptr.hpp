@@ -24,6 +24,8 @@ using evp_md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, openssl_deleter<EVP_MD_CTX, E
 using evp_cipher_ctx_ptr =
     std::unique_ptr<EVP_CIPHER_CTX, openssl_deleter<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>>;
 using evp_cipher_ptr = std::unique_ptr<EVP_CIPHER, openssl_deleter<EVP_CIPHER, EVP_CIPHER_free>>;
+using evp_mac_ptr = std::unique_ptr<EVP_MAC, openssl_deleter<EVP_MAC, EVP_MAC_free>>;
+using evp_mac_ctx_ptr = std::unique_ptr<EVP_MAC_CTX, openssl_deleter<EVP_MAC_CTX, EVP_MAC_CTX_free>>;
 using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO, BIO_free_all>>;
 using x509_ptr = std::unique_ptr<X509, openssl_deleter<X509, X509_free>>;
 
