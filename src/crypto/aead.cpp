@@ -94,21 +94,29 @@ bool chacha_from_block0(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t, aead_
 
 // The AEAD's tag (RFC 8439 2.8): Poly1305 under the key in scratch[0, 32) over
 // aad, zeros to a multiple of 16, the ciphertext, zeros to a multiple of 16,
-// and both lengths as 64-bit little-endian numbers.
+// and both lengths as 64-bit little-endian numbers.  A frame's header (the
+// AAD, 16 bytes) lies right before its payload: then both go in one update.
 bool poly1305_tag(EVP_MAC_CTX* mac, std::span<const std::uint8_t> aad, std::span<const std::uint8_t> ct,
                   std::uint8_t (&out)[aead_tag_size]) noexcept {
-    static constexpr std::uint8_t zeros[16] = {};
-    std::uint8_t lengths[16];
-    for (int i = 0; i < 8; ++i) {
-        lengths[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(aad.size()) >> (8 * i));
-        lengths[8 + i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(ct.size()) >> (8 * i));
+    // The ciphertext's padding, then the lengths.
+    std::uint8_t tail[32] = {};
+    const std::size_t pad = (16 - ct.size() % 16) % 16;
+    for (std::size_t i = 0; i < 8; ++i) {
+        tail[pad + i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(aad.size()) >> (8 * i));
+        tail[pad + 8 + i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(ct.size()) >> (8 * i));
     }
+    static constexpr std::uint8_t zeros[16] = {};
     auto update = [mac](const std::uint8_t* p, std::size_t n) { return n == 0 || EVP_MAC_update(mac, p, n) == 1; };
+    if (EVP_MAC_init(mac, scratch.data(), poly1305_key_size, nullptr) != 1) return false;
+    const bool adjacent = !aad.empty() && aad.size() % 16 == 0 && !ct.empty() && aad.data() + aad.size() == ct.data();
+    if (adjacent) {
+        if (!update(aad.data(), aad.size() + ct.size())) return false;
+    } else if (!update(aad.data(), aad.size()) || !update(zeros, (16 - aad.size() % 16) % 16) ||
+               !update(ct.data(), ct.size())) {
+        return false;
+    }
     std::size_t written = 0;
-    return EVP_MAC_init(mac, scratch.data(), poly1305_key_size, nullptr) == 1 && update(aad.data(), aad.size()) &&
-           update(zeros, (16 - aad.size() % 16) % 16) && update(ct.data(), ct.size()) &&
-           update(zeros, (16 - ct.size() % 16) % 16) && update(lengths, sizeof lengths) &&
-           EVP_MAC_final(mac, out, &written, sizeof out) == 1 && written == sizeof out;
+    return update(tail, pad + 16) && EVP_MAC_final(mac, out, &written, sizeof out) == 1 && written == sizeof out;
 }
 
 }  // namespace
