@@ -5,9 +5,14 @@
 # WEFT_OFFLOAD=off runs it all on the fallback path (offload = off: one
 # packet per TUN read and write, sendmmsg/recvmmsg); data_plane_nooffload_test.sh
 # does that.  By default (auto) the offloads must be on where the kernel has them.
+# WEFT_CIPHERS sets every node's cipher list, e.g. "chacha20-poly1305:10" (default: the built-in list,
+# which picks AES-256-GCM); every pair must then run the first cipher it
+# names (give one, or the highest preference first).
 set -uo pipefail
 OFFLOAD=${WEFT_OFFLOAD:-auto}
+CIPHERS=${WEFT_CIPHERS:-}
 M_EXTRA_CONF="offload = $OFFLOAD"
+[[ -n $CIPHERS ]] && M_EXTRA_CONF+=$'\n'"ciphers = $CIPHERS"
 SRC=${WEFT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRC/test/lib/assert.sh"
 source "$SRC/test/integration/lib/mesh.sh"
@@ -75,6 +80,14 @@ done; done
 t_run "no route: ICMP unreachable for an address in no node's subnet" 1 \
   in_ns 1 ping -n -c 1 -W 2 198.19.99.1
 t_contains "  ping reports the unreachable net" "$T_OUT" "Unreachable"
+
+# --- the cipher every pair negotiated (weftctl status)
+want_cipher=${CIPHERS%% *}; want_cipher=${want_cipher%%:*}; want_cipher=${want_cipher:-aes-256-gcm}
+for i in 1 2 3; do
+  got=$("$BUILD/src/app/weftctl" -s "$M_DIR/n$i.sock" -t 5 status --json 2>/dev/null |
+    jq -r '[.peers[] | select(.state == "up") | .cipher] | unique | join(",")')
+  t_eq "n$i: every pair runs $want_cipher" "$got" "$want_cipher"
+done
 
 # --- a few MB over TCP, checksum on both ends
 head -c $((4 * 1024 * 1024)) /dev/urandom >"$M_DIR/blob"
