@@ -4,8 +4,10 @@
 // the wire (almost always dropped before or at the tag); odd = the rest is a
 // payload that the target seals with the real sender key first, so the
 // paths after authentication (decompression of hostile input, malformed
-// inner packets, spoofed sources) are reached.  A fresh engine per input
-// keeps runs deterministic.
+// inner packets, spoofed sources) are reached.  Bit 1 of the first byte
+// picks the pair's cipher: AES-128-GCM, or ChaCha20-Poly1305 (composed from
+// ChaCha20 and Poly1305, crypto/aead.hpp).  A fresh engine per input keeps
+// runs deterministic.
 #include <cstdint>
 #include <vector>
 
@@ -28,22 +30,31 @@ std::shared_ptr<const bnl_index> make_bnl() {
     return std::make_shared<const bnl_index>(std::move(l).value());
 }
 
-pair_state make_state(std::uint32_t self, std::uint32_t peer) {
-    return test::make_pair_state(self, peer, peer == 1 ? "a" : "b", cipher_id::aes_128_gcm, 1, 1, 1, 3);
+pair_state make_state(std::uint32_t self, std::uint32_t peer, bool chacha) {
+    return test::make_pair_state(self, peer, peer == 1 ? "a" : "b",
+                                 chacha ? cipher_id::chacha20_poly1305 : cipher_id::aes_128_gcm, 1, 1, 1, 3);
+}
+
+crypto::aead_key sealer(const pair_state& s, bool chacha) {
+    return crypto::aead_key::create(chacha ? crypto::aead_algorithm::chacha20_poly1305 : crypto::aead_algorithm::aes_128_gcm,
+                                    s.current->tx_key.span())
+        .value();
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const auto bnl = make_bnl();
-    static const pair_state sender = make_state(1, 2);
-    static auto seal_key =
-        crypto::aead_key::create(crypto::aead_algorithm::aes_128_gcm, sender.current->tx_key.span()).value();
+    static const pair_state senders[2] = {make_state(1, 2, false), make_state(1, 2, true)};
+    static crypto::aead_key seal_keys[2] = {sealer(senders[0], false), sealer(senders[1], true)};
     if (size < 1) return 0;
+    const bool chacha = (data[0] & 2) != 0;
+    const pair_state& sender = senders[chacha];
+    crypto::aead_key& seal_key = seal_keys[chacha];
     constexpr unsigned mtu = 1420;
     data_plane b({2, mtu, 4});
     b.set_nodes(bnl);
-    WEFT_CHECK(b.install(make_state(2, 1), true, false));
+    WEFT_CHECK(b.install(make_state(2, 1, chacha), true, false));
     const peer_endpoint from{ip_address::v4(198, 18, 0, 1), 3406};
     std::vector<std::uint8_t> frame;
     if ((data[0] & 1) == 0) {
