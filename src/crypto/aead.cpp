@@ -119,6 +119,13 @@ bool poly1305_tag(EVP_MAC_CTX* mac, std::span<const std::uint8_t> aad, std::span
     return update(tail, pad + 16) && EVP_MAC_final(mac, out, &written, sizeof out) == 1 && written == sizeof out;
 }
 
+// Whether two byte ranges share memory (compared as addresses: they may
+// belong to different objects).
+bool overlap(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) noexcept {
+    const auto a0 = reinterpret_cast<std::uintptr_t>(a.data()), b0 = reinterpret_cast<std::uintptr_t>(b.data());
+    return !a.empty() && !b.empty() && a0 < b0 + b.size() && b0 < a0 + a.size();
+}
+
 }  // namespace
 
 std::string_view name(aead_algorithm alg) noexcept {
@@ -179,6 +186,7 @@ result<aead_key, crypto_error> aead_key::create(aead_algorithm alg,
     evp_cipher_ctx_ptr stream_ctx;
     evp_mac_ctx_ptr mac_ctx;
     if (alg == aead_algorithm::chacha20_poly1305) {
+        ERR_set_mark();  // what these fetches may leave goes; the caller's errors stay
         evp_cipher_ptr chacha(EVP_CIPHER_fetch(nullptr, "ChaCha20", nullptr));
         evp_mac_ptr poly(EVP_MAC_fetch(nullptr, "POLY1305", nullptr));
         if (chacha && poly && EVP_CIPHER_get_key_length(chacha.get()) == 32 &&
@@ -190,7 +198,7 @@ result<aead_key, crypto_error> aead_key::create(aead_algorithm alg,
                 mac_ctx = std::move(m);
             }
         }
-        ERR_clear_error();
+        ERR_pop_to_mark();
     }
     return aead_key(alg, std::move(seal_ctx).value(), std::move(open_ctx).value(), std::move(stream_ctx),
                     std::move(mac_ctx));
@@ -228,6 +236,7 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
     OPENSSL_cleanse(scratch.data(), chacha_block);
     if (!ok) {
         OPENSSL_cleanse(scratch.data() + chacha_block, len);  // unauthenticated: gone
+        OPENSSL_cleanse(computed, sizeof computed);           // the right tag for these bytes
         return fail();
     }
     if (len != 0) std::memcpy(inout.data(), scratch.data() + chacha_block, len);
@@ -239,7 +248,8 @@ bool aead_key::seal(std::span<const std::uint8_t, aead_nonce_size> nonce,
                     std::span<std::uint8_t, aead_tag_size> tag) noexcept {
     WEFT_CHECK(seal_ctx_ != nullptr);
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
-    if (composed() && inout.size() <= composed_max_payload) return seal_composed(nonce, aad, inout, tag);
+    if (composed() && inout.size() <= composed_max_payload && !overlap(aad, inout))
+        return seal_composed(nonce, aad, inout, tag);
     EVP_CIPHER_CTX* ctx = seal_ctx_.get();
 
     // Cipher and key stay as create() set them: only the nonce changes, so
@@ -277,7 +287,8 @@ bool aead_key::open(std::span<const std::uint8_t, aead_nonce_size> nonce,
                     std::span<const std::uint8_t, aead_tag_size> tag) noexcept {
     WEFT_CHECK(open_ctx_ != nullptr);
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
-    if (composed() && inout.size() <= composed_max_payload) return open_composed(nonce, aad, inout, tag);
+    if (composed() && inout.size() <= composed_max_payload && !overlap(aad, inout))
+        return open_composed(nonce, aad, inout, tag);
     EVP_CIPHER_CTX* ctx = open_ctx_.get();
 
     if (EVP_DecryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) != 1) return fail();

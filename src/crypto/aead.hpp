@@ -76,7 +76,12 @@ std::optional<aead_algorithm> aead_algorithm_from_id(std::uint8_t id) noexcept;
 // further short ChaCha20 calls per packet (the key block, the last partial
 // block), each costing as much as several blocks; the composition seals a
 // 1400-byte packet in about 0.77 of the time (HOWTO §13).  The bytes are
-// identical; the unit tests compare both paths over every length.
+// identical; the unit tests compare both paths over every length.  AAD that
+// overlaps the payload goes through OpenSSL's AEAD (the composition would
+// authenticate the bytes after encryption).  A failed open() leaves the
+// payload untouched on the composed path, but callers must still treat it
+// as unspecified (larger payloads and other ciphers leave it partly
+// decrypted).
 class aead_key {
 public:
     // Fails when `key` is not key_size(alg) bytes long, when `alg` is not a

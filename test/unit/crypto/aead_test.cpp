@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -263,7 +264,7 @@ BOOST_AUTO_TEST_CASE(composed_chacha20_poly1305_equals_openssls_aead) {
     BOOST_TEST(!make_key(aead_algorithm::aes_256_gcm, random_vector(32)).composed());
     std::size_t checked = 0;
     for (std::size_t size = 0; size <= aead_key::composed_max_payload + 70; ++size) {
-        for (std::size_t aad_size : {std::size_t{0}, std::size_t{1}, std::size_t{16}, std::size_t{33}}) {
+        for (std::size_t aad_size : {0, 1, 15, 16, 17, 32, 33}) {
             if (size > 200 && size % 61 != 0 && size < aead_key::composed_max_payload - 2 && aad_size != 16)
                 continue;  // every length with a frame header's AAD; a sample with the others
             nonce_t nonce{};
@@ -290,28 +291,84 @@ BOOST_AUTO_TEST_CASE(composed_chacha20_poly1305_equals_openssls_aead) {
                 bytes aad2 = aad;
                 aad2.back() ^= 0x80;
                 BOOST_TEST_REQUIRE(!composed.open(nonce, aad2, d, ta), "size " << size);
+                if (size <= aead_key::composed_max_payload) BOOST_TEST_REQUIRE((d == a), "size " << size);
             }
-            if (aad_size == 16) {
-                // Laid out as a frame, header right before the payload (one
-                // Poly1305 update covers both): the same bytes again.
+            {
+                // Laid out as a frame, AAD right before the payload (one
+                // Poly1305 update covers both when the AAD is a multiple of
+                // 16 bytes): the same bytes again.
                 bytes frame = aad;
                 frame.insert(frame.end(), plain.begin(), plain.end());
                 frame.resize(frame.size() + aead_tag_size);
                 std::span<std::uint8_t> f(frame);
-                auto payload = f.subspan(16, size);
-                auto tag = f.subspan(16 + size).first<aead_tag_size>();
-                BOOST_TEST_REQUIRE(composed.seal(nonce, f.first(16), payload, tag));
+                auto head = f.first(aad_size);
+                auto payload = f.subspan(aad_size, size);
+                auto tag = f.subspan(aad_size + size).first<aead_tag_size>();
+                BOOST_TEST_REQUIRE(composed.seal(nonce, head, payload, tag));
                 BOOST_TEST_REQUIRE((bytes(payload.begin(), payload.end()) == a), "framed size " << size);
                 BOOST_TEST_REQUIRE(std::equal(tag.begin(), tag.end(), ta.begin()), "framed size " << size);
-                BOOST_TEST_REQUIRE(composed.open(nonce, f.first(16), payload, tag));
+                const bytes sealed(frame);
+                BOOST_TEST_REQUIRE(composed.open(nonce, head, payload, tag));
                 BOOST_TEST_REQUIRE((bytes(payload.begin(), payload.end()) == plain), "framed size " << size);
-                frame[3] ^= 0x10;  // the header is authenticated
-                BOOST_TEST_REQUIRE(!composed.open(nonce, f.first(16), payload, tag), "framed size " << size);
+                if (aad_size != 0) {
+                    frame = sealed;
+                    frame[aad_size / 2] ^= 0x10;  // the header is authenticated
+                    BOOST_TEST_REQUIRE(!composed.open(nonce, head, payload, tag), "framed size " << size);
+                    if (size <= aead_key::composed_max_payload)
+                        BOOST_TEST_REQUIRE(std::equal(payload.begin(), payload.end(), sealed.begin() + aad_size),
+                                           "framed size " << size);
+                }
             }
             ++checked;
         }
     }
     BOOST_TEST(checked > 2100u);
+}
+
+// AAD that overlaps the payload: the composition would authenticate the
+// bytes after encryption, so such calls take OpenSSL's AEAD, which reads
+// the AAD first.  Both keys then give the same bytes.
+BOOST_AUTO_TEST_CASE(composed_chacha20_poly1305_with_overlapping_aad_matches_the_aead) {
+    const bytes key_bytes = random_vector(32);
+    aead_key composed = make_key(aead_algorithm::chacha20_poly1305, key_bytes);
+    aead_key plain_aead = make_key(aead_algorithm::chacha20_poly1305, key_bytes);
+    plain_aead.use_openssl_aead_only();
+    const bytes packet = random_vector(100);
+    bytes a = packet, b = packet;
+    tag_t ta{}, tb{};
+    const nonce_t nonce = counter_nonce(7);
+    // AAD = bytes 10..40, payload = bytes 20..100.
+    BOOST_TEST_REQUIRE(composed.seal(nonce, std::span(a).subspan(10, 30), std::span(a).subspan(20), ta));
+    BOOST_TEST_REQUIRE(plain_aead.seal(nonce, std::span(b).subspan(10, 30), std::span(b).subspan(20), tb));
+    BOOST_TEST((a == b));
+    BOOST_TEST((ta == tb));
+}
+
+// Two threads seal and open at once, each with its own keys: the working
+// copy is per thread, so neither sees the other's bytes.
+BOOST_AUTO_TEST_CASE(composed_chacha20_poly1305_from_two_threads) {
+    std::atomic<int> wrong{0};
+    auto work = [&wrong](std::uint8_t seed) {
+        const bytes key_bytes(32, seed);
+        aead_key sealer = make_key(aead_algorithm::chacha20_poly1305, key_bytes);
+        aead_key opener = make_key(aead_algorithm::chacha20_poly1305, key_bytes);
+        aead_key reference = make_key(aead_algorithm::chacha20_poly1305, key_bytes);
+        reference.use_openssl_aead_only();
+        const bytes aad(16, seed);
+        for (std::uint64_t i = 0; i < 5000; ++i) {
+            const bytes plain(64 + i % 1400, static_cast<std::uint8_t>(seed + i));
+            bytes a = plain, b = plain;
+            tag_t ta{}, tb{};
+            const nonce_t nonce = counter_nonce(i);
+            if (!sealer.seal(nonce, aad, a, ta) || !reference.seal(nonce, aad, b, tb) || a != b || ta != tb ||
+                !opener.open(nonce, aad, a, ta) || a != plain)
+                ++wrong;
+        }
+    };
+    std::thread t1(work, 0x11), t2(work, 0x22);
+    t1.join();
+    t2.join();
+    BOOST_TEST(wrong.load() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(any_single_bit_flip_is_rejected) {
@@ -494,7 +551,10 @@ BOOST_AUTO_TEST_CASE(seal_and_open_do_not_allocate) {
             // create() allocates its contexts: proof the counter is live.
             BOOST_TEST(openssl_allocations.load() > before_create);
             const bytes aad(16, 0xaa);
-            bytes buf(1400, 0x55);
+            // ChaCha20-Poly1305: 1400 bytes are composed, 4096 go through
+            // OpenSSL's AEAD; both must not allocate.
+            for (std::size_t size : {std::size_t{1400}, std::size_t{4096}}) {
+            bytes buf(size, 0x55);
             bytes scratch(buf.size());  // sized up front: the loop must not allocate either
             tag_t tag{};
             // Warm-up: per-thread state OpenSSL sets up once (the error queue).
@@ -520,8 +580,9 @@ BOOST_AUTO_TEST_CASE(seal_and_open_do_not_allocate) {
                 wrong += !key.open(nonce, aad, buf, tag);
             }
             const std::size_t during = openssl_allocations.load() - before;
-            BOOST_TEST(wrong == 0);
-            BOOST_TEST(during == 0u);
+            BOOST_TEST(wrong == 0, "size " << size);
+            BOOST_TEST(during == 0u, "size " << size);
+            }
         }
     }
 }
