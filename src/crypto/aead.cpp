@@ -204,6 +204,11 @@ result<aead_key, crypto_error> aead_key::create(aead_algorithm alg,
                     std::move(mac_ctx));
 }
 
+bool aead_key::takes_composition(std::span<const std::uint8_t> aad,
+                                 std::span<const std::uint8_t> inout) const noexcept {
+    return composed() && inout.size() <= composed_max_payload && !overlap(aad, inout);
+}
+
 bool aead_key::seal_composed(std::span<const std::uint8_t, aead_nonce_size> nonce,
                              std::span<const std::uint8_t> aad, std::span<std::uint8_t> inout,
                              std::span<std::uint8_t, aead_tag_size> tag) noexcept {
@@ -248,8 +253,7 @@ bool aead_key::seal(std::span<const std::uint8_t, aead_nonce_size> nonce,
                     std::span<std::uint8_t, aead_tag_size> tag) noexcept {
     WEFT_CHECK(seal_ctx_ != nullptr);
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
-    if (composed() && inout.size() <= composed_max_payload && !overlap(aad, inout))
-        return seal_composed(nonce, aad, inout, tag);
+    if (takes_composition(aad, inout)) return seal_composed(nonce, aad, inout, tag);
     EVP_CIPHER_CTX* ctx = seal_ctx_.get();
 
     // Cipher and key stay as create() set them: only the nonce changes, so
@@ -287,8 +291,7 @@ bool aead_key::open(std::span<const std::uint8_t, aead_nonce_size> nonce,
                     std::span<const std::uint8_t, aead_tag_size> tag) noexcept {
     WEFT_CHECK(open_ctx_ != nullptr);
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
-    if (composed() && inout.size() <= composed_max_payload && !overlap(aad, inout))
-        return open_composed(nonce, aad, inout, tag);
+    if (takes_composition(aad, inout)) return open_composed(nonce, aad, inout, tag);
     EVP_CIPHER_CTX* ctx = open_ctx_.get();
 
     if (EVP_DecryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) != 1) return fail();

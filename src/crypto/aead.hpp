@@ -54,6 +54,8 @@ std::optional<aead_algorithm> parse_aead_algorithm(std::string_view text) noexce
 // value that names no algorithm.
 std::optional<aead_algorithm> aead_algorithm_from_id(std::uint8_t id) noexcept;
 
+struct aead_key_test_access;  // defined by the unit tests only
+
 // One AEAD key of one direction, with an OpenSSL context keyed for sealing
 // and another keyed for opening.  The key schedule is computed once, in
 // create(); each seal()/open() only sets the nonce, so the packet path does
@@ -121,15 +123,16 @@ public:
     // ones go through OpenSSL's AEAD): the per-thread copy's size.
     static constexpr std::size_t composed_max_payload = 2048;
 
-    // For tests: seal()/open() through OpenSSL's AEAD only, as before the
-    // composition (so the two can be compared).  No effect on other ciphers.
-    void use_openssl_aead_only() noexcept { stream_ctx_.reset(); mac_ctx_.reset(); }
     // Whether ChaCha20-Poly1305 payloads up to composed_max_payload take the
     // composition (false for other ciphers, or when the providers lack
     // "ChaCha20" or "POLY1305").
     bool composed() const noexcept { return stream_ctx_ != nullptr && mac_ctx_ != nullptr; }
 
 private:
+    // The unit tests define this to switch a key to OpenSSL's AEAD only, so
+    // they can compare the two paths; nothing else may.
+    friend struct aead_key_test_access;
+
     aead_key(aead_algorithm alg, evp_cipher_ctx_ptr seal_ctx, evp_cipher_ctx_ptr open_ctx,
              evp_cipher_ctx_ptr stream_ctx, evp_mac_ctx_ptr mac_ctx) noexcept
         : algorithm_(alg), seal_ctx_(std::move(seal_ctx)), open_ctx_(std::move(open_ctx)),
@@ -137,6 +140,9 @@ private:
 
     bool seal_composed(std::span<const std::uint8_t, aead_nonce_size> nonce, std::span<const std::uint8_t> aad,
                        std::span<std::uint8_t> inout, std::span<std::uint8_t, aead_tag_size> tag) noexcept;
+    // Whether this seal()/open() goes through the composition.
+    bool takes_composition(std::span<const std::uint8_t> aad,
+                           std::span<const std::uint8_t> inout) const noexcept;
     bool open_composed(std::span<const std::uint8_t, aead_nonce_size> nonce, std::span<const std::uint8_t> aad,
                        std::span<std::uint8_t> inout, std::span<const std::uint8_t, aead_tag_size> tag) noexcept;
 
