@@ -84,7 +84,7 @@ t_contains "  ping reports the unreachable net" "$T_OUT" "Unreachable"
 # --- the cipher every pair negotiated (weftctl status)
 want_cipher=${CIPHERS%% *}; want_cipher=${want_cipher%%:*}; want_cipher=${want_cipher:-aes-256-gcm}
 for i in 1 2 3; do
-  got=$("$BUILD/src/app/weftctl" -s "$M_DIR/n$i.sock" -t 5 status --json 2>/dev/null |
+  got=$(mesh_ctl "$i" status --json 2>/dev/null |
     jq -r '[.peers[] | select(.state == "up") | .cipher] | unique | join(",")')
   t_eq "n$i: every pair runs $want_cipher" "$got" "$want_cipher"
 done

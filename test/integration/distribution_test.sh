@@ -10,14 +10,12 @@ source "$SRC/test/lib/assert.sh"
 source "$SRC/test/integration/lib/mesh.sh"
 mesh_require_root
 command -v jq >/dev/null || { echo "missing jq (scripts/deps.sh installs it)"; exit 1; }
-WEFTCTL=$BUILD/src/app/weftctl
 PUSH_TOOL=$BUILD/test/tools/weft-test-bnl-push
 PULL=5
 M_EXTRA_CONF="pull-interval = $PULL"
 
-ctl() { local i=$1; shift; "$WEFTCTL" -s "$M_DIR/n$i.sock" -t 5 "$@"; }
-version_of() { ctl "$1" status --json 2>/dev/null | jq -r '.bnl.version' 2>/dev/null; }
-peer_field() { ctl "$1" status --json 2>/dev/null | jq -r --arg p "$2" ".peers[] | select(.name == \$p) | $3" 2>/dev/null; }
+version_of() { mesh_ctl "$1" status --json 2>/dev/null | jq -r '.bnl.version' 2>/dev/null; }
+peer_field() { mesh_ctl "$1" status --json 2>/dev/null | jq -r --arg p "$2" ".peers[] | select(.name == \$p) | $3" 2>/dev/null; }
 has_peer() { [[ -n $(peer_field "$1" "$2" .name) ]]; }
 # all_at V NODES...: every listed node reports version V.
 all_at() { local v=$1 i; shift; for i in "$@"; do [[ $(version_of "$i") == "$v" ]] || return 1; done; }
@@ -45,16 +43,16 @@ done
 t_run "ping n1 -> n5" 0 in_ns 1 ping -n -c 1 -W 10 198.19.5.1
 
 # --- weftctl status
-t_run "weftctl status --json on n1" 0 ctl 1 status --json
+t_run "weftctl status --json on n1" 0 mesh_ctl 1 status --json
 st=$T_OUT
 t_eq "  node name" "$(jq -r .node.name <<<"$st")" n1
 t_eq "  list version" "$(jq -r .bnl.version <<<"$st")" "$v1"
 t_eq "  four peers" "$(jq -r '.peers | length' <<<"$st")" 4
 t_eq "  n5 is up" "$(jq -r '.peers[] | select(.name=="n5") | .state' <<<"$st")" up
 t_eq "  every drop reason present for n5" "$(jq -r '.peers[] | select(.name=="n5") | .traffic.drops | has("replay") and has("auth_failed") and has("unknown_sender")' <<<"$st")" true
-t_run "weftctl status (table) on n1" 0 ctl 1 status
+t_run "weftctl status (table) on n1" 0 mesh_ctl 1 status
 t_contains "  table names n5" "$T_OUT" n5
-t_run "weftctl bnl prints the signed list" 0 ctl 1 bnl
+t_run "weftctl bnl prints the signed list" 0 mesh_ctl 1 bnl
 t_eq "  byte for byte" "$(sha256sum <<<"$T_OUT" | cut -c1-64)" "$(sha256sum <"$M_DIR/mesh.signed" | cut -c1-64)"
 
 # --- push on SIGUSR1: n1 only gets the new file; everyone converges
@@ -125,7 +123,7 @@ done
 "$BNL_SIGN" remove "$M_DIR/mesh.bnl" n6 >/dev/null
 sign_and_give 1
 v6=$(signed_version "$M_DIR/mesh.signed")
-u0=$(ctl 2 status --json | jq -r '.unattributed.drops.unknown_sender')
+u0=$(mesh_ctl 2 status --json | jq -r '.unattributed.drops.unknown_sender')
 kill -USR1 "${M_PID[1]}"
 wait_for 15 all_at "$v6" 1 2 3 4 5 && t_ok "remove: every remaining node at $v6" || t_bad "remove: not converged on $v6"
 for i in 1 2 3 4 5; do
@@ -135,7 +133,7 @@ t_eq "remove: subnet-down removed n6's route on n2" "$(ip -n "${M_NS[2]}" route 
 t_eq "remove: n6's pair state file is gone on n2" "$(ls "$M_DIR/n2/state" | grep -c 'pair-6\.')" 0
 in_ns 6 ping -n -c 3 -i 0.2 -W 1 198.19.2.1 >/dev/null 2>&1
 t_run "remove: n6 cannot reach n2 any more" 1 in_ns 6 ping -n -c 1 -W 2 198.19.2.1
-u1=$(ctl 2 status --json | jq -r '.unattributed.drops.unknown_sender')
+u1=$(mesh_ctl 2 status --json | jq -r '.unattributed.drops.unknown_sender')
 [[ $u1 -gt $u0 ]] && t_ok "remove: n2 drops n6's frames as unknown sender ($u0 -> $u1)" || t_bad "remove: unknown_sender $u0 -> $u1"
 mesh_stop 6
 M_N=5  # mesh_ready no longer expects a route to n6
@@ -196,10 +194,11 @@ wait_for 15 all_at "$v7" 5 && t_ok "re-pin: n5 pulled $v7" || t_bad "re-pin: n5 
 
 # --- renegotiate and weftctl errors against real daemons
 e0=$(peer_field 1 n2 .epoch)
-t_run "weftctl renegotiate n2 on n1" 0 ctl 1 renegotiate n2
-wait_for 10 bash -c "[[ \$($WEFTCTL -s $M_DIR/n1.sock status --json | jq -r '.peers[] | select(.name==\"n2\") | .epoch') -gt $e0 ]]" \
+t_run "weftctl renegotiate n2 on n1" 0 mesh_ctl 1 renegotiate n2
+epoch_above() { [[ $(peer_field 1 n2 .epoch) -gt $1 ]]; }
+wait_for 10 epoch_above "$e0" \
   && t_ok "  a new epoch with n2 (was $e0)" || t_bad "  epoch still $(peer_field 1 n2 .epoch)"
-t_run "weftctl renegotiate of an unknown node fails" 1 ctl 1 renegotiate nosuch
+t_run "weftctl renegotiate of an unknown node fails" 1 mesh_ctl 1 renegotiate nosuch
 t_contains "  and says so" "$T_ERR" nosuch
 chmod 0711 "$M_DIR"
 t_run "a non-root user cannot use the control socket" 3 setpriv --reuid=65534 --regid=65534 --clear-groups \
@@ -208,7 +207,7 @@ t_contains "  permission denied" "$T_ERR" "ermission"
 chmod 0700 "$M_DIR"
 t_eq "the socket is 0600" "$(stat -c %a "$M_DIR/n1.sock")" 600
 mesh_stop 4
-t_run "weftctl against a stopped daemon" 3 ctl 4 status
+t_run "weftctl against a stopped daemon" 3 mesh_ctl 4 status
 t_contains "  says so" "$T_ERR" "n4.sock"
 
 mesh_check_reports

@@ -13,6 +13,7 @@ SRC=${WEFT_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 BUILD=${WEFT_BUILD_DIR:-$SRC/build}
 WEFTD=$BUILD/src/app/weftd
 BNL_SIGN=$BUILD/bnl/bnl-sign
+WEFTCTL=$BUILD/src/app/weftctl
 WEFT_CA=$SRC/pki/weft-ca
 FRAMES="python3 $SRC/test/integration/lib/frames.py"
 
@@ -163,6 +164,9 @@ mesh_stop() {  # mesh_stop I [SIGNAL]
 }
 
 in_ns() { local i=$1; shift; ip netns exec "${M_NS[$i]}" "$@"; }
+
+# mesh_ctl I ARGS...: weftctl against node I's control socket, 5 s bound.
+mesh_ctl() { local i=$1; shift; "$WEFTCTL" -s "$M_DIR/n$i.sock" -t 5 "$@"; }
 
 # status_field I PEER FIELD: asks node I for its status (SIGUSR2) and prints
 # FIELD ("rx", "replay", "auth_failed", ...) of the line for PEER ("n2", or
