@@ -36,22 +36,16 @@ bnl_load daemon::reload_bnl(const char* why) {
         log_.warning("{}: cannot read node list {}: {}", why, cfg_.bnl.string(), ec.message());
         return {false, true, "cannot read " + cfg_.bnl.string() + ": " + ec.message()};
     }
-    auto v = verify_bnl(std::move(bytes), trusted_);
-    if (!v) {
-        log_.warning("{}: node list {} refused: {}", why, cfg_.bnl.string(), to_string(v.error()));
-        return {false, true, "node list " + cfg_.bnl.string() + " refused: " + to_string(v.error())};
+    auto j = judge_bnl(std::move(bytes), trusted_, *bnl_file_);
+    if (j.same()) {
+        log_.info("{}: node list unchanged (version {})", why, j.candidate->list.version);
+        return {false, false, "node list unchanged (version " + std::to_string(j.candidate->list.version) + ")"};
     }
-    auto d = decide_replacement(*bnl_file_, *v);
-    if (d == bnl_decision::same) {
-        log_.info("{}: node list unchanged (version {})", why, v->list.version);
-        return {false, false, "node list unchanged (version " + std::to_string(v->list.version) + ")"};
+    if (!j.accepted()) {
+        log_.warning("{}: node list {} refused: {}", why, cfg_.bnl.string(), j.refusal);
+        return {false, true, "node list " + cfg_.bnl.string() + " refused: " + j.refusal};
     }
-    if (d != bnl_decision::accept) {
-        std::string e = explain(d, *bnl_file_, *v);
-        log_.warning("{}: node list {} refused: {}", why, cfg_.bnl.string(), e);
-        return {false, true, "node list " + cfg_.bnl.string() + " refused: " + e};
-    }
-    adopt_bnl(std::move(v).value(), why);
+    adopt_bnl(std::move(*j.candidate), why);
     return {true, false, "node list version " + std::to_string(bnl_->list().version) + " applied"};
 }
 
@@ -80,18 +74,16 @@ std::size_t daemon::pushes_pending() const {
 void daemon::bnl_received(std::uint32_t peer, std::string bytes) {
     const std::string from = node_label(*bnl_, peer);
     const std::size_t size = bytes.size();
-    auto v = verify_bnl(std::move(bytes), trusted_);
-    if (!v) {
-        log_.warning("node list from {} refused ({} bytes): {}", from, size, to_string(v.error()));
+    auto j = judge_bnl(std::move(bytes), trusted_, *bnl_file_);
+    if (j.same()) {
+        log_.debug("node list from {}: version {} is the one we hold", from, j.candidate->list.version);
         return;
     }
-    auto d = decide_replacement(*bnl_file_, *v);
-    if (d == bnl_decision::same) {
-        log_.debug("node list from {}: version {} is the one we hold", from, v->list.version);
-        return;
-    }
-    if (d != bnl_decision::accept) {
-        log_.warning("node list from {} refused: {}", from, explain(d, *bnl_file_, *v));
+    if (!j.accepted()) {
+        if (j.candidate)
+            log_.warning("node list from {} refused: {}", from, j.refusal);
+        else
+            log_.warning("node list from {} refused ({} bytes): {}", from, size, j.refusal);
         return;
     }
     // Saved before it is applied: a restart must not fall back to a list
@@ -99,11 +91,12 @@ void daemon::bnl_received(std::uint32_t peer, std::string bytes) {
     unsigned mode = 0644;
     struct stat st {};
     if (::stat(cfg_.bnl.c_str(), &st) == 0) mode = st.st_mode & 07777;
-    if (auto ec = io::write_file_atomic(cfg_.bnl, v->bytes, mode))
-        log_.error("cannot save node list version {} to {}: {} (applied in memory only)", v->list.version,
+    const verified_bnl& v = *j.candidate;
+    if (auto ec = io::write_file_atomic(cfg_.bnl, v.bytes, mode))
+        log_.error("cannot save node list version {} to {}: {} (applied in memory only)", v.list.version,
                    cfg_.bnl.string(), ec.message());
     const std::string why = "node list from " + from;
-    adopt_bnl(std::move(v).value(), why.c_str());
+    adopt_bnl(std::move(*j.candidate), why.c_str());
     if (!excluded_ && dist_->push(std::chrono::steady_clock::now(), peer))
         log_.info("passing node list version {} on to our peers", bnl_->list().version);
     kick_distribution();

@@ -93,6 +93,21 @@ std::string explain(bnl_decision d, const verified_bnl& current, const verified_
     return "?";
 }
 
+bnl_judgement judge_bnl(std::string bytes, const std::vector<crypto::public_key>& trusted,
+                        const verified_bnl& current) {
+    bnl_judgement j;
+    auto v = verify_bnl(std::move(bytes), trusted);
+    if (!v) {
+        j.refusal = to_string(v.error());
+        return j;
+    }
+    j.decision = decide_replacement(current, *v);
+    if (j.decision != bnl_decision::accept && j.decision != bnl_decision::same)
+        j.refusal = explain(j.decision, current, *v);
+    j.candidate = std::move(v).value();
+    return j;
+}
+
 std::uint64_t next_bnl_version(std::uint64_t previous, std::int64_t now_unix) noexcept {
     std::uint64_t now = now_unix > 0 ? static_cast<std::uint64_t>(now_unix) : 0;
     return std::max(now, previous + 1);

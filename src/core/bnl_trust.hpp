@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,20 @@ bnl_decision decide_replacement(const verified_bnl& current, const verified_bnl&
 // One line an administrator can act on, e.g.
 // "rollback: version 17 is older than the current version 20".
 std::string explain(bnl_decision d, const verified_bnl& current, const verified_bnl& candidate);
+
+// A list from outside (the file on disk, a peer) judged against the current
+// one: verify_bnl(), then decide_replacement().  Both the daemon's paths take
+// lists through this one function, so they can never judge differently.
+struct bnl_judgement {
+    std::optional<verified_bnl> candidate;      // set when it verified
+    bnl_decision decision = bnl_decision::same;  // meaningful only with a candidate
+    std::string refusal;                         // why it is refused; empty for accept and same
+
+    bool accepted() const noexcept { return candidate && decision == bnl_decision::accept; }
+    bool same() const noexcept { return candidate && decision == bnl_decision::same; }
+};
+bnl_judgement judge_bnl(std::string bytes, const std::vector<crypto::public_key>& trusted,
+                        const verified_bnl& current);
 
 // The version a new signature gets: max(now, previous + 1), so versions
 // strictly increase even when the clock is behind or two signatures fall in

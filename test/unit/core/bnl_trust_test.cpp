@@ -552,6 +552,44 @@ BOOST_AUTO_TEST_CASE(explain_names_both_versions) {
     BOOST_TEST(decision_name(bnl_decision::network_mismatch) == "network mismatch");
 }
 
+BOOST_AUTO_TEST_CASE(judge_bnl_verifies_then_decides) {
+    const auto key = new_ed25519();
+    const auto stranger = new_ed25519();
+    const auto trusted = trust({&key});
+    const auto current = verify_ok(sign_ok(small_list(100), key), trusted);
+
+    const auto newer = weft::judge_bnl(sign_ok(small_list(101), key), trusted, current);
+    BOOST_TEST(newer.accepted());
+    BOOST_TEST(!newer.same());
+    BOOST_TEST(newer.refusal.empty());
+    BOOST_TEST_REQUIRE(newer.candidate.has_value());
+    BOOST_TEST(newer.candidate->list.version == 101u);
+
+    const auto same = weft::judge_bnl(sign_ok(small_list(100), key), trusted, current);
+    BOOST_TEST(same.same());
+    BOOST_TEST(!same.accepted());
+    BOOST_TEST(same.refusal.empty());
+
+    const auto older = weft::judge_bnl(sign_ok(small_list(99), key), trusted, current);
+    BOOST_TEST(!older.accepted());
+    BOOST_TEST(!older.same());
+    BOOST_TEST(decision_name(older.decision) == decision_name(bnl_decision::rollback));
+    BOOST_TEST(older.refusal == "rollback: version 99 is older than the current version 100");
+
+    // Verification comes first: a newer list under an untrusted key is
+    // refused with the verifier's reason and no candidate.
+    const auto untrusted = weft::judge_bnl(sign_ok(small_list(101), stranger), trusted, current);
+    BOOST_TEST(!untrusted.accepted());
+    BOOST_TEST(!untrusted.same());
+    BOOST_TEST(!untrusted.candidate.has_value());
+    BOOST_TEST(untrusted.refusal.find("key") != std::string::npos, untrusted.refusal);
+
+    const auto garbage = weft::judge_bnl("not a node list\n", trusted, current);
+    BOOST_TEST(!garbage.accepted());
+    BOOST_TEST(!garbage.candidate.has_value());
+    BOOST_TEST(!garbage.refusal.empty());
+}
+
 // ---------------------------------------------------------------------------
 // Version numbering
 
