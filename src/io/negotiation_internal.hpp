@@ -9,9 +9,7 @@
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -19,9 +17,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "base/result.hpp"
+#include "io/message_stream.hpp"
 #include "io/negotiation_service.hpp"
 #include "wire/negotiation.hpp"
 
@@ -102,19 +100,13 @@ void touch(auto& c, const negotiation_settings& s) {
 
 template <class Conn>
 boost::asio::awaitable<result<message, std::string>> read_message(Conn& c, const negotiation_settings& s) {
-    std::array<std::uint8_t, msg_header_size> header{};
-    auto [ec, n] = co_await boost::asio::async_read(c.stream, boost::asio::buffer(header), use_tuple);
-    if (ec) co_return unexpected{c.timed_out ? std::string("timed out") : ec.message()};
-    auto h = decode_header(header);
-    if (!h) co_return unexpected{h.error().message};
-    std::vector<std::uint8_t> body(h->length);
-    if (!body.empty()) {
-        auto [ec2, n2] = co_await boost::asio::async_read(c.stream, boost::asio::buffer(body), use_tuple);
-        if (ec2) co_return unexpected{c.timed_out ? std::string("timed out") : ec2.message()};
+    auto m = co_await read_one_message(c.stream);
+    if (!m) {
+        // A transport failure after the watchdog closed the stream is a timeout.
+        if (m.error().transport && c.timed_out) co_return unexpected{std::string("timed out")};
+        co_return unexpected{std::move(m).error().text};
     }
     touch(c, s);
-    auto m = decode_body(h->type, body);
-    if (!m) co_return unexpected{m.error().message};
     co_return std::move(m).value();
 }
 

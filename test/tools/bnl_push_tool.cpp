@@ -12,11 +12,11 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -31,10 +31,10 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "base/endian.hpp"
 #include "base/hex.hpp"
+#include "io/message_stream.hpp"
 #include "io/tls.hpp"
 #include "wire/negotiation.hpp"
 
@@ -155,18 +155,11 @@ using tls_stream = asio::ssl::stream<tcp::socket>;
 
 // One message, decoded strictly; an error text (EOF included) otherwise.
 awaitable<weft::result<weft::message, std::string>> read_message(tls_stream& s) {
-    std::array<std::uint8_t, weft::msg_header_size> header{};
-    auto [ec, n] = co_await asio::async_read(s, asio::buffer(header), use_tuple);
-    if (ec) co_return weft::unexpected{ec.message()};
-    auto h = weft::decode_header(header);
-    if (!h) co_return weft::unexpected{"invalid message: " + h.error().message};
-    std::vector<std::uint8_t> body(h->length);
-    if (!body.empty()) {
-        auto [ec2, n2] = co_await asio::async_read(s, asio::buffer(body), use_tuple);
-        if (ec2) co_return weft::unexpected{ec2.message()};
+    auto m = co_await weft::io::read_one_message(s);
+    if (!m) {
+        if (m.error().transport) co_return weft::unexpected{std::move(m).error().text};
+        co_return weft::unexpected{"invalid message: " + m.error().text};
     }
-    auto m = weft::decode_body(h->type, body);
-    if (!m) co_return weft::unexpected{"invalid message: " + m.error().message};
     co_return std::move(m).value();
 }
 

@@ -414,6 +414,21 @@ BOOST_FIXTURE_TEST_CASE(an_oversized_message_closes_the_connection, alpha_beta) 
     BOOST_TEST(contains(a.log_text(), "reading HELLO"));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_client_that_stalls_inside_a_message_times_out, alpha_beta) {
+    a.settings.handshake_timeout = 1s;
+    m.start(a);
+    auto r = m.run_beside([&] {
+        return rogue(a.port, b.files, TLS1_3_VERSION, [](auto& s, rogue_result& rr) {
+            send_raw(s, {1, 0, 0});  // three bytes of HELLO's five-byte header, then nothing
+            expect_close(s, rr);
+        });
+    });
+    BOOST_TEST(r.handshake_ok);
+    BOOST_TEST(r.peer_closed);
+    BOOST_TEST(a.svc->stats().timed_out >= 1u);
+    BOOST_TEST(contains(a.log_text(), "reading HELLO: timed out"), a.log_text());
+}
+
 BOOST_FIXTURE_TEST_CASE(a_silent_client_times_out_and_the_listener_still_serves, alpha_beta) {
     a.settings.handshake_timeout = 1s;
     m.start_all();
