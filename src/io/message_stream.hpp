@@ -1,7 +1,9 @@
 // One negotiation message (src/wire/NEGOTIATION.md) read from any Asio byte
 // stream: the header, its per-type length limit, the body, the strict
-// decode.  negotiation_service reads every message through this, and so
-// does the test tool that pushes lists, so both frame alike.
+// decode.  The negotiations (HELLO, PROPOSE, CONFIRM) read through this, and
+// so does the test tool that pushes lists, so both frame alike.  Node-list
+// exchanges have their own reader (node_list_exchange.cpp): BNL_DATA's type
+// is checked before its body, which may be large, is read.
 #pragma once
 
 #include <array>

@@ -6,9 +6,12 @@
 // through negotiation_internal.hpp.
 #include "io/negotiation_service.hpp"
 
+#include <array>
+#include <boost/asio/read.hpp>
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "base/check.hpp"
 #include "base/endian.hpp"

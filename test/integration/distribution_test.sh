@@ -194,8 +194,11 @@ wait_for 15 all_at "$v7" 5 && t_ok "re-pin: n5 pulled $v7" || t_bad "re-pin: n5 
 
 # --- renegotiate and weftctl errors against real daemons
 e0=$(peer_field 1 n2 .epoch)
+[[ $e0 =~ ^[0-9]+$ ]] && t_ok "n1 reports an epoch with n2 ($e0)" || t_bad "n1 reports no epoch with n2: '$e0'"
 t_run "weftctl renegotiate n2 on n1" 0 mesh_ctl 1 renegotiate n2
-epoch_above() { [[ $(peer_field 1 n2 .epoch) -gt $1 ]]; }
+# epoch_above N: n1's epoch with n2 is a number greater than N (null or
+# empty while renegotiating counts as not yet).
+epoch_above() { local e; e=$(peer_field 1 n2 .epoch); [[ $e =~ ^[0-9]+$ && $1 =~ ^[0-9]+$ ]] && ((e > $1)); }
 wait_for 10 epoch_above "$e0" \
   && t_ok "  a new epoch with n2 (was $e0)" || t_bad "  epoch still $(peer_field 1 n2 .epoch)"
 t_run "weftctl renegotiate of an unknown node fails" 1 mesh_ctl 1 renegotiate nosuch

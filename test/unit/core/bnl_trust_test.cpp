@@ -582,7 +582,7 @@ BOOST_AUTO_TEST_CASE(judge_bnl_verifies_then_decides) {
     BOOST_TEST(!untrusted.accepted());
     BOOST_TEST(!untrusted.same());
     BOOST_TEST(!untrusted.candidate.has_value());
-    BOOST_TEST(untrusted.refusal.find("key") != std::string::npos, untrusted.refusal);
+    BOOST_TEST(untrusted.refusal.find("which is not a trusted key") != std::string::npos, untrusted.refusal);
 
     const auto garbage = weft::judge_bnl("not a node list\n", trusted, current);
     BOOST_TEST(!garbage.accepted());
