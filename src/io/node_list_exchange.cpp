@@ -6,6 +6,7 @@
 // through negotiation_internal.hpp.
 #include "io/negotiation_service.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/read.hpp>
 #include <memory>
@@ -14,8 +15,8 @@
 #include <vector>
 
 #include "base/check.hpp"
-#include "base/endian.hpp"
 #include "base/hex.hpp"
+#include "io/message_stream.hpp"
 #include "io/negotiation_internal.hpp"
 
 namespace weft::io {
@@ -73,11 +74,11 @@ struct list_read_error {
 // the string handed up, which grows as the body arrives.
 template <class Conn>
 awaitable<result<message, list_read_error>> read_list_message(Conn& c, const negotiation_settings& s, msg_type want) {
-    std::array<std::uint8_t, msg_header_size> header{};
-    auto [ec, n] = co_await asio::async_read(c.stream, asio::buffer(header), use_tuple);
-    if (ec) co_return unexpected{list_read_error{c.timed_out ? std::string("timed out") : ec.message(), {}}};
-    auto h = decode_header(header);
-    if (!h) co_return unexpected{list_read_error{h.error().message, {}}};
+    auto failure = [&c](const message_read_error& e) {
+        return unexpected{list_read_error{e.transport && c.timed_out ? std::string("timed out") : e.text, {}}};
+    };
+    auto h = co_await read_message_header(c.stream);
+    if (!h) co_return failure(h.error());
     if (h->type != want && h->type != msg_type::error) co_return unexpected{list_read_error{{}, h->type}};
     if (h->type == msg_type::bnl_data) {
         // Grown as the body arrives, never sized from the header alone: a
@@ -87,20 +88,15 @@ awaitable<result<message, list_read_error>> read_list_message(Conn& c, const neg
             const std::size_t at = bytes.size();
             const std::size_t chunk = std::min<std::size_t>(h->length - at, bnl_data_read_chunk);
             bytes.resize(at + chunk);
-            auto [ec2, n2] = co_await asio::async_read(c.stream, asio::buffer(bytes.data() + at, chunk), use_tuple);
-            if (ec2) co_return unexpected{list_read_error{c.timed_out ? std::string("timed out") : ec2.message(), {}}};
+            auto [ec, n] = co_await asio::async_read(c.stream, asio::buffer(bytes.data() + at, chunk), use_tuple);
+            if (ec) co_return failure(message_read_error{ec, ec.message()});
         }
         touch(c, s);
         co_return message{bnl_data_msg{std::move(bytes)}};
     }
-    std::vector<std::uint8_t> body(h->length);
-    if (!body.empty()) {
-        auto [ec2, n2] = co_await asio::async_read(c.stream, asio::buffer(body), use_tuple);
-        if (ec2) co_return unexpected{list_read_error{c.timed_out ? std::string("timed out") : ec2.message(), {}}};
-    }
+    auto m = co_await read_message_body(c.stream, *h);
+    if (!m) co_return failure(m.error());
     touch(c, s);
-    auto m = decode_body(h->type, body);
-    if (!m) co_return unexpected{list_read_error{m.error().message, {}}};
     co_return std::move(m).value();
 }
 
@@ -110,9 +106,7 @@ awaitable<result<message, list_read_error>> read_list_message(Conn& c, const neg
 template <class Conn>
 awaitable<bool> write_bnl_data(Conn& c, std::string_view bytes) {
     WEFT_CHECK(bytes.size() <= bnl_data_body_limit);
-    std::array<std::uint8_t, msg_header_size> header{};
-    header[header_type_offset] = static_cast<std::uint8_t>(msg_type::bnl_data);
-    store_be<std::uint32_t>(header, header_length_offset, static_cast<std::uint32_t>(bytes.size()));
+    const auto header = encode_header(msg_type::bnl_data, static_cast<std::uint32_t>(bytes.size()));
     std::array<asio::const_buffer, 2> buffers{asio::buffer(header), asio::buffer(bytes.data(), bytes.size())};
     auto [ec, n] = co_await asio::async_write(c.stream, buffers, use_tuple);
     co_return !ec;
@@ -123,9 +117,9 @@ awaitable<bool> write_bnl_data(Conn& c, std::string_view bytes) {
 // instead (the body of a message it sent is not read).
 template <class Conn>
 awaitable<std::string> wait_for_close(Conn& c) {
-    std::array<std::uint8_t, msg_header_size> header{};
-    auto [ec, n] = co_await asio::async_read(c.stream, asio::buffer(header), use_tuple);
-    if (ec) {
+    auto h = co_await read_message_header(c.stream);
+    if (!h && h.error().transport) {
+        const auto ec = h.error().transport;
         if (c.timed_out) co_return std::string("did not close the connection in time");
         // Only a close (with or without TLS close_notify) says "I have it".
         // A reset or any other error may have lost the list with the
@@ -136,8 +130,7 @@ awaitable<std::string> wait_for_close(Conn& c) {
         co_return "broke off the connection instead of closing it: " + ec.message() +
                   " (the list may not have arrived)";
     }
-    auto h = decode_header(header);
-    if (!h) co_return "sent an invalid message after the exchange: " + h.error().message;
+    if (!h) co_return "sent an invalid message after the exchange: " + h.error().text;
     if (h->type == msg_type::bnl_request) co_return std::string("sent a second BNL_REQUEST");
     co_return std::string("sent ") + to_string(h->type) + " after the exchange ended";
 }

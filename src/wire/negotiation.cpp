@@ -342,6 +342,13 @@ result<msg_header, neg_error> decode_header(std::span<const std::uint8_t, msg_he
     return msg_header{*type, length};
 }
 
+std::array<std::uint8_t, msg_header_size> encode_header(msg_type type, std::uint32_t length) noexcept {
+    std::array<std::uint8_t, msg_header_size> header{};
+    header[header_type_offset] = static_cast<std::uint8_t>(type);
+    store_be(std::span(header), header_length_offset, length);
+    return header;
+}
+
 result<message, neg_error> decode_body(msg_type type, std::span<const std::uint8_t> body) {
     switch (type) {
         case msg_type::hello: return decode_hello(body);
@@ -424,9 +431,8 @@ std::vector<std::uint8_t> encode(const message& m) {
     WEFT_CHECK(check_encodable(m).has_value());
     std::vector<std::uint8_t> out(msg_header_size);
     std::visit(body_encoder{out}, m);
-    const std::size_t body_size = out.size() - msg_header_size;
-    out[header_type_offset] = static_cast<std::uint8_t>(type_of(m));
-    store_be(std::span(out), header_length_offset, static_cast<std::uint32_t>(body_size));
+    const auto header = encode_header(type_of(m), static_cast<std::uint32_t>(out.size() - msg_header_size));
+    std::copy(header.begin(), header.end(), out.begin());
     return out;
 }
 

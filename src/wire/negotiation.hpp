@@ -272,6 +272,11 @@ struct msg_header {
 // its size is bounded by body_limit(type).
 result<msg_header, neg_error> decode_header(std::span<const std::uint8_t, msg_header_size> header);
 
+// The header for a body of `length` bytes, for a writer that sends the body
+// from its own buffer (a BNL_DATA list).  No limit is checked here: the
+// caller states what it sends, and decode_header() judges it at the peer.
+std::array<std::uint8_t, msg_header_size> encode_header(msg_type type, std::uint32_t length) noexcept;
+
 // Strict decode of one body of type `type` (the whole span is the body).
 // Errors: too_long, truncated, trailing_bytes, and the per-type ones above.
 // Unknown cipher and compression ids in PROPOSE are skipped, not errors.

@@ -32,7 +32,6 @@
 #include <string>
 #include <string_view>
 
-#include "base/endian.hpp"
 #include "base/hex.hpp"
 #include "io/message_stream.hpp"
 #include "io/tls.hpp"
@@ -165,9 +164,7 @@ awaitable<weft::result<weft::message, std::string>> read_message(tls_stream& s) 
 
 // BNL_DATA framed by hand, so any size the header can state goes out as is.
 awaitable<bool> write_bnl_data(tls_stream& s, const std::string& bytes) {
-    std::array<std::uint8_t, weft::msg_header_size> header{};
-    header[weft::header_type_offset] = static_cast<std::uint8_t>(weft::msg_type::bnl_data);
-    weft::store_be<std::uint32_t>(header, weft::header_length_offset, static_cast<std::uint32_t>(bytes.size()));
+    const auto header = weft::encode_header(weft::msg_type::bnl_data, static_cast<std::uint32_t>(bytes.size()));
     std::array<asio::const_buffer, 2> buffers{asio::buffer(header), asio::buffer(bytes)};
     auto [ec, n] = co_await asio::async_write(s, buffers, use_tuple);
     co_return !ec;

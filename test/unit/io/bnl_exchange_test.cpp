@@ -5,10 +5,10 @@
 #include <openssl/ssl.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <future>
 #include <thread>
 
-#include "base/endian.hpp"
 #include "mesh_fixture.hpp"
 #include "wire/negotiation.hpp"
 
@@ -558,8 +558,8 @@ BOOST_FIXTURE_TEST_CASE(served_transfers_are_capped_and_their_buffers_grow_with_
                 if (auto q = read_msg(s)) r.got.push_back(type_of(*q));
             if (r.got == std::vector<msg_type>{msg_type::hello, msg_type::bnl_request}) {
                 std::array<std::uint8_t, msg_header_size + 100> part{};
-                part[header_type_offset] = static_cast<std::uint8_t>(msg_type::bnl_data);
-                store_be<std::uint32_t>(part, header_length_offset, static_cast<std::uint32_t>(bnl_data_body_limit));
+                const auto header = encode_header(msg_type::bnl_data, static_cast<std::uint32_t>(bnl_data_body_limit));
+                std::copy(header.begin(), header.end(), part.begin());
                 boost::system::error_code ec;
                 asio::write(s, asio::buffer(part), ec);
             }

@@ -244,6 +244,25 @@ BOOST_AUTO_TEST_CASE(header_accepts_each_type_at_its_limit) {
     }
 }
 
+// encode_header() writes type then big-endian length, whatever the length:
+// a writer states what it sends and the reader's decode_header() judges it.
+BOOST_AUTO_TEST_CASE(encode_header_layout) {
+    BOOST_TEST(weft::to_hex(weft::encode_header(msg_type::bnl_data, 0x01020304)) == "0601020304");
+    BOOST_TEST(weft::to_hex(weft::encode_header(msg_type::hello, 15)) == "010000000f");
+    BOOST_TEST(weft::to_hex(weft::encode_header(msg_type::error, 0xffffffff)) == "04ffffffff");
+    for (std::uint8_t type = 1; type <= 6; ++type) {
+        auto t = weft::msg_type_from_wire(type);
+        BOOST_REQUIRE(t.has_value());
+        BOOST_TEST_CONTEXT("type " << int{type}) {
+            BOOST_TEST(weft::encode_header(*t, 7) == header(type, 7));
+            auto h = weft::decode_header(weft::encode_header(*t, static_cast<std::uint32_t>(weft::body_limit(*t))));
+            BOOST_REQUIRE(h.has_value());
+            BOOST_CHECK(h->type == *t);
+            BOOST_TEST(h->length == weft::body_limit(*t));
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(header_rejects_each_type_at_limit_plus_one) {
     const std::pair<std::uint8_t, std::uint32_t> limits[] = {
         {1, 15}, {2, 256}, {3, 36}, {4, 201}, {5, 8}, {6, 16u * 1024 * 1024}};
