@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/check.hpp"
 #include "base/result.hpp"
 #include "wire/negotiation.hpp"
 
@@ -49,6 +50,7 @@ boost::asio::awaitable<result<msg_header, message_read_error>> read_message_head
 template <class Stream>
 boost::asio::awaitable<result<message, message_read_error>> read_message_body(Stream& stream, const msg_header& h) {
     constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
+    WEFT_CHECK(h.length <= body_limit(h.type));
     std::vector<std::uint8_t> body(h.length);
     if (!body.empty()) {
         auto [ec, n] = co_await boost::asio::async_read(stream, boost::asio::buffer(body), use_tuple);

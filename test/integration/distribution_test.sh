@@ -175,7 +175,8 @@ t_eq "every bad list refused with one log line" "$refused" 1004
 # --- re-pin: n5's key leaked; a new certificate and pin revoke the old keys at once
 mv "$M_DIR/ca/nodes/n5.crt" "$M_DIR/n5-old.crt"; mv "$M_DIR/ca/nodes/n5.key" "$M_DIR/n5-old.key"
 "$WEFT_CA" issue "$M_DIR/ca" n5 >/dev/null
-"$BNL_SIGN" modify "$M_DIR/mesh.bnl" n5 pin="$("$WEFT_CA" fingerprint "$M_DIR/ca/nodes/n5.crt")" >/dev/null
+new_pin=$("$WEFT_CA" fingerprint "$M_DIR/ca/nodes/n5.crt")
+"$BNL_SIGN" modify "$M_DIR/mesh.bnl" n5 pin="$new_pin" >/dev/null
 sign_and_give 1
 v7=$(signed_version "$M_DIR/mesh.signed")
 t_run "before: n1 -> n5" 0 in_ns 1 ping -n -c 1 -W 5 198.19.5.1
@@ -185,7 +186,9 @@ t_eq "re-pin: n1 holds no keys for n5 any more" "$(peer_field 1 n5 .epoch)" null
 t_run "re-pin: n1 -> n5 fails while n5 holds the revoked certificate" 1 in_ns 1 ping -n -c 2 -i 0.5 -W 2 198.19.5.1
 # Either direction counts: n1 dialling n5 ("with n5 ...") or n5 dialling n1
 # ("refused <addr>"); which comes first depends on timers on both sides.
-wait_for 10 grep -q "does not match the node list's pin: node n5 certificate" "$M_DIR/n1.log" \
+# Both name the old certificate's fingerprint against the new pin.
+old_pin=$("$WEFT_CA" fingerprint "$M_DIR/n5-old.crt")
+wait_for 10 grep -qF "does not match the node list's pin: node n5 certificate $old_pin, pinned $new_pin" "$M_DIR/n1.log" \
   && t_ok "re-pin: n1 refuses n5's old certificate" \
   || t_bad "re-pin: no refusal" "$(grep -e 'refused' -e 'pin' "$M_DIR/n1.log" | tail -2)"
 mesh_stop 5

@@ -370,6 +370,56 @@ BOOST_FIXTURE_TEST_CASE(a_second_request_closes_the_connection, alpha_beta) {
     BOOST_TEST(contains(a.log_text(), "): sent a second BNL_REQUEST: closed"));
 }
 
+// The side holding the newer list waits for BNL_REQUEST, then for the
+// asker to close; each wait ends at list_timeout, and what the asker did
+// instead is logged.
+BOOST_FIXTURE_TEST_CASE(a_silent_asker_times_out_before_its_request, alpha_beta) {
+    a.settings.list_timeout = 1s;
+    m.give_list(a, 5, "alpha's v5");
+    m.start(a);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = node_list_client(m, a, b, 1, [](tls_stream& s, rogue_log& rr) { rr.error = read_until_close(s); });
+    BOOST_TEST((r.got == std::vector<msg_type>{msg_type::hello}));
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 900ms));
+    BOOST_TEST(a.svc->stats().lists_served == 0u);
+    BOOST_TEST(a.svc->stats().list_exchange_failed == 1u);
+    BOOST_TEST(contains(a.log_text(), "): reading BNL_REQUEST: timed out"));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_asker_that_keeps_the_connection_open_times_out, alpha_beta) {
+    a.settings.list_timeout = 1s;
+    m.give_list(a, 5, "alpha's v5");
+    m.start(a);
+    auto r = node_list_client(m, a, b, 1, [](tls_stream& s, rogue_log& rr) {
+        send_msg(s, bnl_request_msg{1});
+        if (auto d = read_msg(s)) rr.got.push_back(type_of(*d));
+        rr.error = read_until_close(s);  // and never closes itself
+    });
+    BOOST_TEST((r.got == std::vector<msg_type>{msg_type::hello, msg_type::bnl_data}));
+    BOOST_TEST(a.svc->stats().lists_served == 1u);
+    BOOST_TEST(a.svc->stats().list_exchange_failed == 1u);
+    BOOST_TEST(contains(a.log_text(), "): did not close the connection in time: closed"));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_invalid_header_after_the_list_is_refused, alpha_beta) {
+    m.give_list(a, 5, "alpha's v5");
+    m.start(a);
+    auto r = node_list_client(m, a, b, 1, [](tls_stream& s, rogue_log& rr) {
+        send_msg(s, bnl_request_msg{1});
+        if (auto d = read_msg(s)) rr.got.push_back(type_of(*d));
+        const std::array<std::uint8_t, msg_header_size> unknown{99, 0, 0, 0, 0};
+        boost::system::error_code ec;
+        asio::write(s, asio::buffer(unknown), ec);
+        rr.error = read_until_close(s);
+    });
+    BOOST_TEST((r.got == std::vector<msg_type>{msg_type::hello, msg_type::bnl_data}));
+    BOOST_REQUIRE(r.error.has_value());
+    BOOST_TEST(r.error->code == error_msg_code::bad_message);
+    BOOST_TEST(r.error->text == "sent an invalid message after the exchange: message type 99");
+    BOOST_TEST(a.svc->stats().list_exchange_failed == 1u);
+    BOOST_TEST(contains(a.log_text(), "): sent an invalid message after the exchange: message type 99: closed"));
+}
+
 BOOST_FIXTURE_TEST_CASE(a_propose_in_a_node_list_exchange_closes_it, alpha_beta) {
     m.give_list(a, 5, "alpha's");
     m.start(a);
