@@ -79,22 +79,24 @@ std::uint64_t finish(std::uint64_t sum, std::uint64_t acc, const std::uint8_t* p
     return sum;
 }
 
+// The 32-byte blocks of `data` through `sum_blocks`, the rest through finish().
+template <class SumBlocks>
+std::uint64_t add_with(SumBlocks sum_blocks, std::uint64_t sum, std::span<const std::uint8_t> data) noexcept {
+    const std::size_t blocks = data.size() & ~std::size_t{31};
+    return finish(sum, sum_blocks(data.data(), blocks), data.data() + blocks, data.size() - blocks);
+}
+
 }  // namespace
 
 std::uint64_t checksum_add(std::uint64_t sum, std::span<const std::uint8_t> data) noexcept {
-    const std::size_t blocks = data.size() & ~std::size_t{31};
 #if defined(__x86_64__)
-    if (cpu_has_avx2) {
-        const std::uint64_t acc = sum_blocks_avx2(data.data(), blocks);
-        return finish(sum, acc, data.data() + blocks, data.size() - blocks);
-    }
+    if (cpu_has_avx2) return add_with(sum_blocks_avx2, sum, data);
 #endif
-    return finish(sum, sum_blocks_portable(data.data(), blocks), data.data() + blocks, data.size() - blocks);
+    return add_with(sum_blocks_portable, sum, data);
 }
 
 std::uint64_t checksum_add_portable(std::uint64_t sum, std::span<const std::uint8_t> data) noexcept {
-    const std::size_t blocks = data.size() & ~std::size_t{31};
-    return finish(sum, sum_blocks_portable(data.data(), blocks), data.data() + blocks, data.size() - blocks);
+    return add_with(sum_blocks_portable, sum, data);
 }
 
 bool checksum_add_uses_avx2() noexcept {

@@ -219,9 +219,8 @@ int main(int argc, char** argv) {
             bytes += 1024 * segment.size();
         };
     };
-    auto chosen = sum_with([](std::uint64_t s, std::span<const std::uint8_t> d) { return checksum_add(s, d); });
-    auto portable =
-        sum_with([](std::uint64_t s, std::span<const std::uint8_t> d) { return checksum_add_portable(s, d); });
+    auto chosen = sum_with(checksum_add);
+    auto portable = sum_with(checksum_add_portable);
     rate best_chosen, best_portable;
     for (int k = 0; k < 10; ++k) {
         if (rate r = slice(chosen, std::chrono::milliseconds(20)); r.per_s > best_chosen.per_s) best_chosen = r;
