@@ -200,9 +200,16 @@ void daemon::install_restored() {
             continue;
         }
         if (clean) {
-            // From now on a crash is an unclean stop again.
-            if (auto ec = neg_->update(n.id, [](pair_state& s) { s.clean_shutdown = false; }))
-                log_.error("state: cannot save state for {}: {}", n.name, ec.message());
+            // From now on a crash is an unclean stop again.  If the mark
+            // cannot be cleared, a crash would restore this start's window:
+            // then accept nothing under these keys, as after a crash.
+            if (auto ec = neg_->update(n.id, [](pair_state& s) { s.clean_shutdown = false; })) {
+                log_.error("state: cannot save state for {}: {}; accepting after renegotiation", n.name,
+                           ec.message());
+                dp_->install(*st, false, true);
+                neg_->request(n.id);
+                continue;
+            }
             log_.info("resumed pair with {} at epoch {} without renegotiating", n.name, st->current->epoch);
         } else {
             // Anything captured before the crash could replay into a window
@@ -626,7 +633,13 @@ void daemon::shutdown() {
             if (!c) continue;
             auto ec = neg_->update(p.id, [&](pair_state& s) {
                 if (!s.current || !p.epoch || s.current->epoch != *p.epoch) return;
-                s.current->rx_highwater = c->rx_seen ? c->rx_highest + 1 : 0;
+                // Only a window that accepted frames under the saved epoch
+                // is worth the mark: one restored after a crash (empty, not
+                // accepting) or an epoch that never confirmed would let the
+                // next start accept captured frames again.
+                auto highwater = c->trusted_highwater(s.current->epoch);
+                if (!highwater) return;
+                s.current->rx_highwater = *highwater;
                 s.clean_shutdown = true;
             });
             if (ec) log_.error("cannot save state for {}: {}", p.name, ec.message());

@@ -157,9 +157,13 @@ std::optional<data_plane::live_counters> data_plane::counters_of(std::uint32_t p
     if (it == peers_.end() || !it->second.tx) return std::nullopt;
     live_counters c;
     c.tx_next = it->second.tx->next;
-    if (it->second.rx_current && !it->second.rx_current->window.empty()) {
-        c.rx_seen = true;
-        c.rx_highest = it->second.rx_current->window.highest();
+    if (const auto& rx = it->second.rx_current) {
+        c.rx_epoch = rx->epoch;
+        c.rx_accepting = rx->accepting;
+        if (!rx->window.empty()) {
+            c.rx_seen = true;
+            c.rx_highest = rx->window.highest();
+        }
     }
     return c;
 }

@@ -81,11 +81,22 @@ public:
     void forget_keys(std::uint32_t peer) noexcept;
     // The sender reserved counters up to `reserved` on disk.
     void set_reservation(std::uint32_t peer, std::uint64_t reserved) noexcept;
-    // What must go to disk at a clean stop: next counter and highest
-    // received counter of the current keys.
+    // What a clean stop may save: the next send counter, and the receive
+    // window of the current receive key, with that key's epoch and whether
+    // it accepts frames (a key restored after an unclean stop, or held
+    // before it was accepted, does not: its empty window proves nothing).
     struct live_counters {
         std::uint64_t tx_next = 0, rx_highest = 0;
         bool rx_seen = false;
+        std::optional<std::uint32_t> rx_epoch;
+        bool rx_accepting = false;
+        // The rx_highwater to save for `epoch` (highest counter + 1, 0 =
+        // none), or nothing when the receive window held for it cannot be
+        // trusted after a restart: not that epoch's, or not accepting.
+        std::optional<std::uint64_t> trusted_highwater(std::uint32_t epoch) const noexcept {
+            if (!rx_epoch || *rx_epoch != epoch || !rx_accepting) return std::nullopt;
+            return rx_seen ? rx_highest + 1 : 0;
+        }
     };
     std::optional<live_counters> counters_of(std::uint32_t peer) const noexcept;
 

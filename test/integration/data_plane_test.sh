@@ -172,5 +172,43 @@ t_run "no (sender, epoch, counter) ever appears twice on the wire" 0 $FRAMES uni
 echo "      $T_OUT"
 grep -q "previous stop was unclean" "$M_DIR/n2.log" && t_ok "n2 saw its unclean stops" || t_bad "no unclean-stop line"
 
+# --- a crash, then a clean stop before any renegotiation: the restored
+# window (empty, not accepting) must not be saved as trustworthy, or the
+# next start would accept frames captured before the crash.
+start_capture 2 "$M_DIR/cap4.pcap" "udp dst port 3406 and src host 198.18.0.1" || t_bad "tcpdump did not start"
+in_ns 1 ping -n -c 10 -i 0.05 -W 2 198.19.2.1 >/dev/null
+stop_capture
+kill -KILL "${M_PID[2]}"; mesh_wait_exit "${M_PID[2]}" 5
+ip -n "${M_NS[2]}" link del weft0 2>/dev/null
+mesh_stop 1 TERM || t_bad "n1 did not stop"   # no peer to renegotiate with
+unclean0=$(grep -c "pair with n1: previous stop was unclean" "$M_DIR/n2.log")
+resumed0=$(grep -c "resumed pair with n1 at epoch" "$M_DIR/n2.log")
+mesh_start 2
+wait_for 15 mesh_ready 2 || t_bad "n2 not ready after the crash"
+sleep 1
+mesh_stop 2 TERM && t_ok "crash, restart with n1 away, clean stop" || t_bad "n2 did not stop"
+mesh_start 2
+wait_for 15 mesh_ready 2 || t_bad "n2 not ready after the clean stop"
+t_eq "  the start after the clean stop is still treated as unclean" \
+  "$(grep -c "pair with n1: previous stop was unclean" "$M_DIR/n2.log")" $((unclean0 + 2))
+t_eq "  and resumes nothing" "$(grep -c "resumed pair with n1 at epoch" "$M_DIR/n2.log")" "$resumed0"
+rx0=$(status_field 2 n1 rx); na0=$(status_field 2 n1 not_accepting)
+n=0
+while read -r hex; do in_ns 1 $FRAMES send 198.18.0.2 3406 "$hex"; n=$((n + 1)); done < <(
+  python3 - "$M_DIR/cap4.pcap" "$SRC" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2] + '/test/integration/lib')
+import frames
+for f in frames.frames(sys.argv[1]):
+    print(f[6].hex())
+PY
+)
+(( n >= 10 )) || t_bad "too few captured frames: $n"
+t_eq "  none of the $n frames captured before the crash is delivered" "$(status_field 2 n1 rx)" "$rx0"
+t_eq "  all are refused as not accepting" $(( $(status_field 2 n1 not_accepting) - na0 )) "$n"
+mesh_start 1
+wait_for 15 mesh_ready 1 || t_bad "n1 not ready after its restart"
+wait_for 20 in_ns 1 ping -n -c 1 -W 1 198.19.2.1 && t_ok "  traffic flows once n1 is back" || t_bad "no traffic after n1's return"
+
 mesh_check_reports
 t_finish

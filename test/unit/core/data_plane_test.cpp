@@ -270,6 +270,8 @@ BOOST_AUTO_TEST_CASE(restart_rules_clean_and_unclean) {
     auto live = f.b.counters_of(1).value();
     BOOST_TEST(live.rx_seen);
     BOOST_TEST(live.rx_highest == 4u);
+    BOOST_TEST(live.trusted_highwater(1).value() == 5u);
+    BOOST_TEST(!live.trusted_highwater(2));  // another epoch's window says nothing
 
     // Clean restart of beta: the window comes back from rx_highwater.
     auto st = make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 1, 7);
@@ -291,12 +293,33 @@ BOOST_AUTO_TEST_CASE(restart_rules_clean_and_unclean) {
     BOOST_REQUIRE(b3.install(make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 1, 7), false, true));
     auto later = f.seal(p, f.a);
     BOOST_TEST((b3.inbound(later, f.a_ep, 100).reason == frame_drop::not_accepting));
+    // A clean stop now must not vouch for this (empty) window: saved as
+    // clean, the next start would accept every captured frame again.
+    BOOST_TEST(!b3.counters_of(1).value().trusted_highwater(1));
     // ... until a fresh epoch is installed.
     BOOST_REQUIRE(b3.install(make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 2, 9), true, false));
     BOOST_REQUIRE(f.a.install(make_state(1, 2, cipher_id::aes_256_gcm, 0, 0, 2, 9), true, false));
     f.a.set_reservation(2, 1u << 20);
     auto fresh2 = f.seal(p, f.a);
     BOOST_TEST(delivered(b3.inbound(fresh2, f.a_ep, 100), p));
+    BOOST_TEST(b3.counters_of(1).value().trusted_highwater(2).value() == 1u);
+}
+
+// A rekey that persisted but never confirmed: the receive key is the new
+// epoch while the stored pair (and the send key) are still the old one.  A
+// clean stop then has no trustworthy window for the stored epoch.
+BOOST_AUTO_TEST_CASE(clean_stop_window_belongs_to_the_stored_epoch) {
+    pair_fixture f;
+    auto p = ipv4_packet("198.19.1.5", "198.19.2.9", 10);
+    for (int i = 0; i < 3; ++i) BOOST_TEST(delivered(f.open(f.seal(p, f.a), f.b, f.a_ep), p));
+    BOOST_TEST(f.b.counters_of(1).value().trusted_highwater(1).value() == 3u);
+    auto next = make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 2, 9);
+    next.previous = make_state(2, 1, cipher_id::aes_256_gcm, 0, 0, 1, 7).current;
+    BOOST_REQUIRE(f.b.accept_epoch(next));
+    auto live = f.b.counters_of(1).value();
+    BOOST_TEST(live.rx_epoch.value() == 2u);
+    BOOST_TEST(!live.trusted_highwater(1));
+    BOOST_TEST(live.trusted_highwater(2).value() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(previous_epoch_is_accepted_only_during_its_grace) {
