@@ -573,8 +573,9 @@ void daemon::handle_inbound(std::span<std::uint8_t> frame, const io::udp_endpoin
     } else if (r.what == data_plane::action::drop &&
                (r.reason == frame_drop::not_accepting || r.reason == frame_drop::no_key) && r.peer != 0) {
         // The peer speaks under keys we cannot (or may not) use:
-        // negotiate (the service rate-limits this).
-        neg_->request(r.peer);
+        // negotiate.  Nothing in the frame is authenticated, so the
+        // service asks at most once per interval per peer.
+        neg_->request_for_frame(r.peer);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/result.hpp"
@@ -35,6 +36,9 @@ struct negotiation_service::connection {
     clock::time_point started = clock::now();
     clock::time_point deadline;
     bool authenticated = false;
+    // The node its certificate showed, once checked: forget() closes every
+    // connection of a node that left the list or was re-pinned.
+    std::optional<std::uint32_t> peer_id;
     bool closed = false;
     bool timed_out = false;
     // A node-list exchange has one deadline for the whole connection, which
@@ -98,14 +102,24 @@ void touch(auto& c, const negotiation_settings& s) {
     c.deadline = std::min(negotiation_service::clock::now() + s.idle_timeout, c.started + s.session_timeout);
 }
 
+// The next negotiation message, which must be `expected` or ERROR: any other
+// type is refused from its header, before its body is read or allocated
+// (BNL_DATA's limit is 16 MiB; a negotiation never needs it).  Errors are
+// whole texts: "reading HELLO: timed out", "expected HELLO, got BNL_DATA".
 template <class Conn>
-boost::asio::awaitable<result<message, std::string>> read_message(Conn& c, const negotiation_settings& s) {
-    auto m = co_await read_one_message(c.stream);
-    if (!m) {
-        // A transport failure after the watchdog closed the stream is a timeout.
-        if (m.error().transport && c.timed_out) co_return unexpected{std::string("timed out")};
-        co_return unexpected{std::move(m).error().text};
-    }
+boost::asio::awaitable<result<message, std::string>> read_message(Conn& c, const negotiation_settings& s,
+                                                                  msg_type expected) {
+    // A transport failure after the watchdog closed the stream is a timeout.
+    auto failed = [&](message_read_error e) {
+        return unexpected{std::string("reading ") + to_string(expected) + ": " +
+                          (e.transport && c.timed_out ? std::string("timed out") : std::move(e.text))};
+    };
+    auto h = co_await read_message_header(c.stream);
+    if (!h) co_return failed(std::move(h).error());
+    if (h->type != expected && h->type != msg_type::error)
+        co_return unexpected{std::string("expected ") + to_string(expected) + ", got " + to_string(h->type)};
+    auto m = co_await read_message_body(c.stream, *h);
+    if (!m) co_return failed(std::move(m).error());
     touch(c, s);
     co_return std::move(m).value();
 }

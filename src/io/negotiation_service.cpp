@@ -188,6 +188,9 @@ std::error_code negotiation_service::update(std::uint32_t peer_id, const std::fu
     if (it == pairs_.end()) return std::make_error_code(std::errc::no_such_file_or_directory);
     pair_state next = it->second.clone();
     fn(next);
+    // A negotiation may have persisted a higher epoch since (then failed):
+    // this save must not lower it on disk, or a restart would reuse it.
+    next.highest_epoch = std::max(next.highest_epoch, highest_epoch(peer_id));
     if (auto ec = store_.save(next)) return ec;
     it->second = std::move(next);
     return {};
@@ -204,11 +207,17 @@ void negotiation_service::forget(std::uint32_t peer_id) {
     pairs_.erase(peer_id);
     persisted_epoch_.erase(peer_id);
     retry_.erase(peer_id);
+    frame_requested_.erase(peer_id);
     if (auto it = flights_.find(peer_id); it != flights_.end()) {
         it->second->abandoned = true;
         if (auto c = it->second->conn.lock()) c->close();
         flights_.erase(it);
     }
+    // Also the connections it has open outside a flight (a listener's
+    // before HELLO, node-list exchanges): they were authenticated under the
+    // list that has just changed.
+    for (const auto& w : connections_)
+        if (auto c = w.lock(); c && c->peer_id == peer_id) c->close();
     if (auto ec = store_.remove(peer_id); ec && ec != std::errc::no_such_file_or_directory)
         log_.warning("negotiation: cannot remove state of id {}: {}", peer_id, ec.message());
 }
@@ -243,6 +252,17 @@ void negotiation_service::request(std::uint32_t peer_id) {
     f->r = role::dialler;
     flights_[peer_id] = f;
     spawn(dial(peer_id, f));
+}
+
+void negotiation_service::request_for_frame(std::uint32_t peer_id) {
+    if (stopping_ || peer_id == self_id_ || !bnl_()->by_id(peer_id)) return;
+    const auto t = clock::now();
+    auto [it, first] = frame_requested_.try_emplace(peer_id, t);
+    if (!first) {
+        if (t - it->second < settings_.frame_request_interval) return;
+        it->second = t;
+    }
+    request(peer_id);
 }
 
 void negotiation_service::request_missing(std::chrono::milliseconds spread) {
@@ -299,6 +319,7 @@ void negotiation_service::tick() {
         }
         if (st.previous && st.previous->valid_until != 0 && unix >= st.previous->valid_until) {
             st.previous.reset();
+            st.highest_epoch = std::max(st.highest_epoch, highest_epoch(id));  // as in update()
             if (auto ec = store_.save(st))
                 log_.warning("negotiation: cannot save state for {}: {}", st.peer_name, ec.message());
         }
@@ -399,7 +420,19 @@ awaitable<std::string> negotiation_service::open_to(std::shared_ptr<connection> 
         ++stats_.refused_peer;
         co_return std::string(to_string(who.error().reason)) + ": " + who.error().detail;
     }
+    c->peer_id = node.id;
     co_return std::string();
+}
+
+std::string negotiation_service::still_listed(connection& c, const bnl_node& peer) {
+    auto pc = verified_peer(c.stream.native_handle());
+    if (!pc) return "peer certificate: " + pc.error();
+    auto bnl = bnl_();
+    auto who = check_peer(*pc, *bnl, policy_, peer.name);
+    if (!who) return "refused under the current node list: " + std::string(to_string(who.error().reason)) + ": " +
+                     who.error().detail;
+    if ((*who)->id != peer.id) return "refused under the current node list: " + peer.name + " now has another id";
+    return {};
 }
 
 bool negotiation_service::hello_matches(const connection& c, const bnl_node& peer, std::uint32_t claimed_id) {
@@ -440,6 +473,7 @@ awaitable<void> negotiation_service::serve(std::shared_ptr<connection> c) {
     }
     const bnl_node& peer = **who;
     c->authenticated = true;
+    c->peer_id = peer.id;
     c->who = peer.name + " (" + c->who + ")";
     co_await negotiate(c, peer, role::listener, nullptr);
     c->close();
@@ -461,8 +495,8 @@ awaitable<bool> negotiation_service::negotiate(std::shared_ptr<connection> c, co
     // HELLO: the dialler speaks first.
     hello_msg mine{self_id_, my_version, hello_purpose::negotiate};
     if (r == role::dialler && !co_await write_message(*c, mine)) co_return fail("cannot send HELLO");
-    auto m = co_await read_message(*c, settings_);
-    if (!m) co_return fail("reading HELLO: " + m.error());
+    auto m = co_await read_message(*c, settings_, msg_type::hello);
+    if (!m) co_return fail(m.error());
     auto* hello = std::get_if<hello_msg>(&*m);
     if (!hello) co_return fail(std::string("expected HELLO, got ") + to_string(type_of(*m)));
     if (!hello_matches(*c, peer, hello->node_id)) co_return false;
@@ -511,8 +545,8 @@ awaitable<bool> negotiation_service::negotiate(std::shared_ptr<connection> c, co
     const std::uint32_t my_epoch = highest_epoch(peer.id) + 1;
     const algorithm_prefs& my_prefs = prefs_for(peer.name);
     if (!co_await write_message(*c, to_propose(my_prefs, my_epoch))) co_return fail("cannot send PROPOSE");
-    m = co_await read_message(*c, settings_);
-    if (!m) co_return f->abandoned ? false : fail("reading PROPOSE: " + m.error());
+    m = co_await read_message(*c, settings_, msg_type::propose);
+    if (!m) co_return f->abandoned ? false : fail(m.error());
     if (auto* e = std::get_if<error_msg>(&*m)) {
         if (e->code == error_msg_code::busy) {
             log_.debug("negotiation: {} is busy negotiating with us already", peer.name);
@@ -540,7 +574,14 @@ awaitable<bool> negotiation_service::negotiate(std::shared_ptr<connection> c, co
         co_return fail("TLS exporter failed");
     auto keys = split_keys(self_id_, peer.id, choice->cipher, std::span<const std::uint8_t>(exported.data(), exported.size()));
     if (!keys) co_return fail(keys.error().message);
-    if (f->abandoned || stopping_) co_return false;
+    if (f->abandoned || stopping_ || c->closed) co_return false;
+    // The peer was checked against the list in force when it connected;
+    // keys are saved only if the list in force now still names it with
+    // this certificate (a re-pin or a removal may have come in between).
+    if (auto why = still_listed(*c, peer); !why.empty()) {
+        ++stats_.refused_peer;
+        co_return fail(why);
+    }
 
     // Persist before confirming: once the peer hears CONFIRM it may send
     // under these keys, and a crash must not lose them.
@@ -580,8 +621,8 @@ awaitable<bool> negotiation_service::negotiate(std::shared_ptr<connection> c, co
     confirm_msg confirm{epoch, {}};
     std::copy(hash.begin(), hash.end(), confirm.context_hash.begin());
     if (!co_await write_message(*c, confirm)) co_return fail("cannot send CONFIRM");
-    m = co_await read_message(*c, settings_);
-    if (!m) co_return fail("reading CONFIRM: " + m.error());
+    m = co_await read_message(*c, settings_, msg_type::confirm);
+    if (!m) co_return fail(m.error());
     auto* theirs_confirm = std::get_if<confirm_msg>(&*m);
     if (!theirs_confirm) co_return fail(std::string("expected CONFIRM, got ") + to_string(type_of(*m)));
     if (theirs_confirm->epoch != epoch || theirs_confirm->context_hash != confirm.context_hash)

@@ -50,6 +50,10 @@ struct negotiation_settings {
     std::chrono::seconds rekey_grace{30};
     std::chrono::milliseconds retry_min{1'000};
     std::chrono::milliseconds retry_max{60'000};
+    // The data path asks for a negotiation when a frame comes under keys we
+    // do not hold (or may not accept yet); such frames are unauthenticated,
+    // so it asks at most this often per peer.
+    std::chrono::milliseconds frame_request_interval{10'000};
     // Node-list exchanges we dial at once; also how many lists served
     // exchanges may be receiving at once before we answer ERROR busy.
     std::size_t max_list_exchanges = 4;
@@ -79,6 +83,11 @@ public:
     // Negotiates with `peer_id` unless a negotiation with it is in flight or
     // it failed recently (then it is retried after a growing back-off).
     void request(std::uint32_t peer_id);
+    // request(), asked for by a frame the data plane could not open (its
+    // sender id says which peer; nothing in it is authenticated): at most
+    // once per frame_request_interval per peer, however the earlier
+    // request ended, so forged frames cannot keep both nodes renegotiating.
+    void request_for_frame(std::uint32_t peer_id);
     // Requests every peer without negotiated state, spread over `spread`.
     void request_missing(std::chrono::milliseconds spread);
     bool in_flight(std::uint32_t peer_id) const noexcept;
@@ -172,6 +181,9 @@ private:
     // success, else why not (the failure is counted, not logged).
     boost::asio::awaitable<std::string> open_to(std::shared_ptr<connection> c, const bnl_node& node,
                                                 const bnl_index& bnl);
+    // Empty when the node list in force now still accepts `c`'s certificate
+    // as `peer` (same name and id, pin, OU); else why not.
+    std::string still_listed(connection& c, const bnl_node& peer);
     // HELLO id check: false (logged, counted) when `hello` claims another node.
     bool hello_matches(const connection& c, const bnl_node& peer, std::uint32_t claimed_id);
     // The node-list exchange members below are in node_list_exchange.cpp.
@@ -223,6 +235,9 @@ private:
         bool wanted = false;
     };
     std::unordered_map<std::uint32_t, retry_state> retry_;
+    // When a frame last asked for each peer (request_for_frame); only
+    // listed peers have an entry, and forget() removes it.
+    std::unordered_map<std::uint32_t, clock::time_point> frame_requested_;
     boost::asio::steady_timer tick_timer_;
     bool stopping_ = false;
     counters stats_;

@@ -3,6 +3,7 @@
 // client on its own thread that speaks raw TLS.
 #include <openssl/ssl.h>
 
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -395,6 +396,131 @@ BOOST_FIXTURE_TEST_CASE(an_epoch_persisted_by_a_failed_negotiation_is_never_reus
     BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
     BOOST_TEST(a.svc->pair(b.id)->current->epoch == 2u);
     BOOST_TEST(b.svc->pair(a.id)->current->epoch == 2u);
+}
+
+// The same, with a crash in between: a save of the older pair after the
+// failed negotiation (a counter reservation, the clean-stop mark) must not
+// lower the highest epoch on disk, or the restarted node would propose the
+// persisted epoch again.
+BOOST_FIXTURE_TEST_CASE(a_later_save_keeps_the_persisted_epoch_across_a_restart, alpha_beta) {
+    m.start_all();
+    a.svc->request(b.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+    auto r = m.run_beside([&] {
+        return rogue(a.port, b.files, TLS1_3_VERSION, [&](auto& s, rogue_result& rr) {
+            send_raw(s, encode(hello_msg{b.id, 1, hello_purpose::negotiate}));
+            send_raw(s, encode(propose_msg{1, {{cipher_id::aes_256_gcm, 1}}, {{compression_id::none, 0, 1}}}));
+            for (int seen = 0; seen < 3;) {  // HELLO, PROPOSE, CONFIRM: epoch 2 is saved
+                std::array<std::uint8_t, msg_header_size> hdr{};
+                boost::system::error_code ec;
+                asio::read(s, asio::buffer(hdr), ec);
+                if (ec) return;
+                auto h = decode_header(hdr);
+                if (!h) return;
+                std::vector<std::uint8_t> body(h->length);
+                asio::read(s, asio::buffer(body), ec);
+                if (ec) return;
+                if (++seen == 3) rr.peer_closed = h->type == msg_type::confirm;
+            }
+        });
+    });
+    BOOST_REQUIRE(r.peer_closed);
+    BOOST_REQUIRE(m.run_until([&] { return a.svc->stats().failed >= 1; }));
+    BOOST_REQUIRE(a.svc->pair(b.id)->current->epoch == 1u);
+    BOOST_REQUIRE(!a.svc->update(b.id, [](pair_state&) {}));  // the older pair saved again
+    m.stop(a);
+    m.start(a);
+    BOOST_TEST(a.svc->pair(b.id)->highest_epoch == 2u);
+    a.svc->request(b.id);
+    BOOST_REQUIRE(m.run_until([&] { return a.svc->pair(b.id)->current->epoch > 1u && m.established(a, b); }));
+    BOOST_TEST(a.svc->pair(b.id)->current->epoch == 3u);
+}
+
+// A connection that passed TLS under one list and sends its HELLO only after
+// the list re-pinned its node (a leaked key, revoked): no keys come of it.
+// With `forget` the daemon's reaction to the new list closes it at once;
+// without, the check against the list in force just before saving refuses.
+void negotiate_after_a_repin(alpha_beta& t, bool forget) {
+    t.m.start(t.a);
+    std::atomic<bool> tls_done{false}, go{false};
+    auto fut = std::async(std::launch::async, [&] {
+        return rogue(t.a.port, t.b.files, TLS1_3_VERSION, [&](auto& s, rogue_result& rr) {
+            tls_done = true;
+            for (int i = 0; i < 500 && !go; ++i) std::this_thread::sleep_for(10ms);
+            send_raw(s, encode(hello_msg{t.b.id, 1, hello_purpose::negotiate}));
+            send_raw(s, encode(propose_msg{1, {{cipher_id::aes_256_gcm, 1}}, {{compression_id::none, 0, 1}}}));
+            expect_close(s, rr);
+        });
+    });
+    BOOST_REQUIRE(t.m.run_until([&] { return tls_done.load(); }, 5s));
+    t.m.run_for(300ms);  // the listener checks the certificate under the old list
+    BOOST_REQUIRE(t.a.svc->open_connections() == 1u);
+    bnl_list l = t.m.list;
+    auto other = t.m.certs.issue("other");
+    l.nodes[1].pin = parse_pin(t.m.certs.fingerprint(other.cert));  // beta re-pinned
+    t.m.set_list(l);
+    if (forget) {
+        t.a.svc->forget(t.b.id);
+        BOOST_TEST(t.a.svc->open_connections() == 0u);
+    }
+    go = true;
+    BOOST_REQUIRE(t.m.run_until([&] { return fut.wait_for(0s) == std::future_status::ready; }, 15s));
+    auto r = fut.get();
+    t.m.run_for(100ms);
+    BOOST_TEST(r.peer_closed);
+    BOOST_TEST(!t.a.svc->pair(t.b.id));
+    BOOST_TEST(!fs::exists(t.a.store->state_path(t.b.id)));
+    BOOST_TEST(t.a.svc->stats().negotiated == 0u);
+    const bool rechecked = contains(t.a.log_text(), "refused under the current node list: certificate does not match "
+                                                    "the node list's pin: node beta");
+    BOOST_TEST(rechecked == !forget, t.a.log_text());
+}
+
+BOOST_FIXTURE_TEST_CASE(forget_closes_a_connection_authenticated_under_the_old_list, alpha_beta) {
+    negotiate_after_a_repin(*this, true);
+}
+
+BOOST_FIXTURE_TEST_CASE(keys_are_saved_only_if_the_list_in_force_still_accepts_the_peer, alpha_beta) {
+    negotiate_after_a_repin(*this, false);
+}
+
+// Frames under keys we do not hold ask for a negotiation, but they are
+// unauthenticated: at most one per interval per peer, however it ended.
+BOOST_FIXTURE_TEST_CASE(frames_ask_for_a_negotiation_at_most_once_per_interval, alpha_beta) {
+    a.settings.frame_request_interval = 3s;
+    m.start_all();
+    a.svc->request(b.id);
+    BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
+    a.svc->request_for_frame(b.id);  // the first asks at once
+    BOOST_REQUIRE(m.run_until([&] { return a.svc->pair(b.id)->current->epoch == 2u && m.established(a, b); }));
+    a.svc->request_for_frame(b.id);  // within the interval: nothing
+    BOOST_TEST(a.svc->negotiations_in_flight() == 0u);
+    m.run_for(500ms);
+    BOOST_TEST(a.svc->pair(b.id)->current->epoch == 2u);
+    m.run_for(2600ms);  // the interval has passed
+    a.svc->request_for_frame(b.id);
+    BOOST_REQUIRE(m.run_until([&] { return a.svc->pair(b.id)->current->epoch == 3u && m.established(a, b); }));
+    // Not listed, or this node: never a negotiation.
+    a.svc->request_for_frame(99);
+    a.svc->request_for_frame(a.id);
+    BOOST_TEST(a.svc->negotiations_in_flight() == 0u);
+}
+
+// A negotiation reads only HELLO, PROPOSE, CONFIRM or ERROR: a BNL_DATA
+// header (16 MiB) is refused before anything is read or allocated for it.
+BOOST_FIXTURE_TEST_CASE(a_large_type_in_a_negotiation_is_refused_from_its_header, alpha_beta) {
+    m.start(a);
+    auto r = m.run_beside([&] {
+        return rogue(a.port, b.files, TLS1_3_VERSION, [](auto& s, rogue_result& rr) {
+            const auto header = encode_header(msg_type::bnl_data, bnl_data_body_limit);
+            send_raw(s, {header.begin(), header.end()});
+            expect_close(s, rr);
+        });
+    });
+    m.run_for(100ms);
+    BOOST_TEST(r.peer_closed);
+    BOOST_TEST(a.svc->stats().timed_out == 0u);
+    BOOST_TEST(contains(a.log_text(), "expected HELLO, got BNL_DATA"), a.log_text());
 }
 
 BOOST_FIXTURE_TEST_CASE(an_oversized_message_closes_the_connection, alpha_beta) {
