@@ -80,10 +80,13 @@ void daemon::bnl_received(std::uint32_t peer, std::string bytes) {
         return;
     }
     if (!j.accepted()) {
+        // Parser and signature errors quote the list's bytes, which here
+        // are the peer's: escaped and bounded like any peer text.
+        const std::string why = printable(j.refusal, 512);
         if (j.candidate)
-            log_.warning("node list from {} refused: {}", from, j.refusal);
+            log_.warning("node list from {} refused: {}", from, why);
         else
-            log_.warning("node list from {} refused ({} bytes): {}", from, size, j.refusal);
+            log_.warning("node list from {} refused ({} bytes): {}", from, size, why);
         return;
     }
     // Saved before it is applied: a restart must not fall back to a list
