@@ -236,6 +236,17 @@ BOOST_AUTO_TEST_CASE(malformed_block_lines) {
         }
 }
 
+// The algorithm may come from a peer's list: quoted escaped and bounded,
+// never as raw bytes into a log line.
+BOOST_AUTO_TEST_CASE(an_unknown_algorithm_is_quoted_escaped_and_bounded) {
+    const std::string file = with_block_line(1, "algorithm = \x1b]0;x\x07" + std::string(5000, 'A'));
+    expect_split_error(file, bnl_errc::bad_signature_block, "unknown algorithm '\\x1b]0;x\\x07AAAA");
+    auto r = weft::split_signed_bnl(file);
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(r.error().message.find('\x1b') == std::string::npos);
+    BOOST_TEST(r.error().message.size() < 100u);
+}
+
 BOOST_AUTO_TEST_CASE(signature_length_limit) {
     // bnl_max_signature_bytes is the largest signature a block may carry.
     bnl_signature_block b = sample_block();
