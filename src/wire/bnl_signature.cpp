@@ -52,7 +52,9 @@ result<signed_bnl_parts, bnl_error> split_signed_bnl(std::string_view file) {
     if (!alg) return bad_block("expected 'algorithm = ...'");
     if (*alg == "ed25519") parts.block.algorithm = bnl_sig_algorithm::ed25519;
     else if (*alg == "dsa-sha256") parts.block.algorithm = bnl_sig_algorithm::dsa_sha256;
-    else return bad_block("unknown algorithm '" + printable(*alg, 32) + "'");  // may come from a peer
+    // Quoted bounded (the line has no length limit); whoever logs a peer's
+    // list escapes the whole refusal (daemon_bnl.cpp).
+    else return bad_block("unknown algorithm '" + std::string(alg->substr(0, 32)) + (alg->size() > 32 ? "...'" : "'"));
 
     auto key = take_field(rest, "key");
     if (!key) return bad_block("expected 'key = sha256:...'");

@@ -164,13 +164,26 @@ wait_for 5 grep -q 'node list from n2 (id 2) refused: conflict' "$M_DIR/n3.log" 
 head -c $(( $(stat -c %s "$M_DIR/mesh.signed") / 2 )) "$M_DIR/mesh.signed" >"$M_DIR/truncated.signed"
 t_run "refuse: a truncated list" 0 push_as_n2 "$M_DIR/truncated.signed" $((v6 + 10))
 t_run "refuse: 1000 pushes of garbage" 0 push_as_n2 /dev/null $((v6 + 10)) --garbage --count 1000
+# A signature block naming a long "algorithm" of terminal escapes: the
+# refusal quotes it escaped and bounded.
+python3 - "$M_DIR/mesh.signed" "$M_DIR/escapes.signed" <<'PY'
+import sys
+body = open(sys.argv[1], 'rb').read()
+bad = b'algorithm = \x1b]0;owned\x07' + b'A' * 100000
+open(sys.argv[2], 'wb').write(body.replace(b'algorithm = ed25519', bad, 1))
+PY
+t_run "refuse: an algorithm of terminal escapes, 100 kB long" 0 push_as_n2 "$M_DIR/escapes.signed" $((v6 + 10))
+wait_for 5 grep -qF "unknown algorithm '\x1b]0;owned\x07AAAA" "$M_DIR/n3.log" && t_ok "  n3 logs it escaped" \
+  || t_bad "  no escaped refusal" "$(grep 'node list from n2' "$M_DIR/n3.log" | tail -1 | head -c 300)"
+t_eq "  and no raw escape or overlong line reaches the log" \
+  "$(LC_ALL=C grep -c -e $'\x1b' -e '.\{1000\}' "$M_DIR/n3.log")" 0
 t_eq "n3 still holds its list on disk" "$(sha256sum <"$M_DIR/n3/bnl.signed")" "$keep"
 t_eq "n3 still reports version $v6" "$(version_of 3)" "$v6"
 t_run "n3 still carries traffic (ping n3 -> n1)" 0 in_ns 3 ping -n -c 2 -i 0.2 -W 5 198.19.1.1
 t_run "and n2 -> n3" 0 in_ns 2 ping -n -c 2 -i 0.2 -W 5 198.19.3.1
-# rogue key, older, equal with other content, truncated, 1000 garbage: 1004 lists
+# rogue key, older, equal with other content, truncated, 1000 garbage, escapes: 1005 lists
 refused=$(( $(grep -c 'node list from n2 (id 2) refused' "$M_DIR/n3.log" || true) - refused_before ))
-t_eq "every bad list refused with one log line" "$refused" 1004
+t_eq "every bad list refused with one log line" "$refused" 1005
 
 # --- re-pin: n5's key leaked; a new certificate and pin revoke the old keys at once
 mv "$M_DIR/ca/nodes/n5.crt" "$M_DIR/n5-old.crt"; mv "$M_DIR/ca/nodes/n5.key" "$M_DIR/n5-old.key"

@@ -236,15 +236,16 @@ BOOST_AUTO_TEST_CASE(malformed_block_lines) {
         }
 }
 
-// The algorithm may come from a peer's list: quoted escaped and bounded,
-// never as raw bytes into a log line.
-BOOST_AUTO_TEST_CASE(an_unknown_algorithm_is_quoted_escaped_and_bounded) {
-    const std::string file = with_block_line(1, "algorithm = \x1b]0;x\x07" + std::string(5000, 'A'));
-    expect_split_error(file, bnl_errc::bad_signature_block, "unknown algorithm '\\x1b]0;x\\x07AAAA");
+// The algorithm line has no length limit: the refusal quotes a bounded part
+// (the daemon escapes refusals of a peer's list as a whole; the
+// distribution test checks that).
+BOOST_AUTO_TEST_CASE(an_unknown_algorithm_is_quoted_bounded) {
+    const std::string file = with_block_line(1, "algorithm = x" + std::string(5000, 'A'));
+    expect_split_error(file, bnl_errc::bad_signature_block, "unknown algorithm 'xAAAA");
     auto r = weft::split_signed_bnl(file);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error().message.find('\x1b') == std::string::npos);
     BOOST_TEST(r.error().message.size() < 100u);
+    BOOST_TEST(r.error().message.find("AAA...'") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(signature_length_limit) {
