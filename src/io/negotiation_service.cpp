@@ -214,10 +214,12 @@ void negotiation_service::forget(std::uint32_t peer_id) {
         flights_.erase(it);
     }
     // Also the connections it has open outside a flight (a listener's
-    // before HELLO, node-list exchanges): they were authenticated under the
-    // list that has just changed.
+    // before HELLO, node-list exchanges either way): they were
+    // authenticated under the list that has just changed.
     for (const auto& w : connections_)
         if (auto c = w.lock(); c && c->peer_id == peer_id) c->close();
+    for (const auto& ex : exchanges_)
+        if (auto c = ex->conn.lock(); c && ex->peer_id == peer_id) c->close();
     if (auto ec = store_.remove(peer_id); ec && ec != std::errc::no_such_file_or_directory)
         log_.warning("negotiation: cannot remove state of id {}: {}", peer_id, ec.message());
 }
@@ -475,6 +477,7 @@ awaitable<void> negotiation_service::serve(std::shared_ptr<connection> c) {
     c->authenticated = true;
     c->peer_id = peer.id;
     c->who = peer.name + " (" + c->who + ")";
+    log_.debug("negotiation: {} authenticated", c->who);
     co_await negotiate(c, peer, role::listener, nullptr);
     c->close();
 }
@@ -574,7 +577,8 @@ awaitable<bool> negotiation_service::negotiate(std::shared_ptr<connection> c, co
         co_return fail("TLS exporter failed");
     auto keys = split_keys(self_id_, peer.id, choice->cipher, std::span<const std::uint8_t>(exported.data(), exported.size()));
     if (!keys) co_return fail(keys.error().message);
-    if (f->abandoned || stopping_ || c->closed) co_return false;
+    if (f->abandoned || stopping_) co_return false;
+    if (c->closed) co_return fail(c->timed_out ? "timed out" : "connection closed");
     // The peer was checked against the list in force when it connected;
     // keys are saved only if the list in force now still names it with
     // this certificate (a re-pin or a removal may have come in between).

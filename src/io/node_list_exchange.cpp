@@ -178,6 +178,9 @@ awaitable<void> negotiation_service::dial_list(std::shared_ptr<exchange> ex) {
     } else {
         c->who = node->name + " (" + endpoint_text(endpoint_of(*node)) + ")";
         why = co_await open_to(c, *node, *bnl);
+        // The list may have changed while we connected: it must still name
+        // this certificate's node before we say anything.
+        if (why.empty() && !c->closed) why = still_listed(*c, *node);
     }
     if (why.empty() && !c->closed) {
         c->authenticated = true;

@@ -208,7 +208,8 @@ t_eq "  none of the $n frames captured before the crash is delivered" "$(status_
 t_eq "  all are refused as not accepting" $(( $(status_field 2 n1 not_accepting) - na0 )) "$n"
 mesh_start 1
 wait_for 15 mesh_ready 1 || t_bad "n1 not ready after its restart"
-wait_for 20 in_ns 1 ping -n -c 1 -W 1 198.19.2.1 && t_ok "  traffic flows once n1 is back" || t_bad "no traffic after n1's return"
+# n2 renegotiates on its dial back-off (it doubles up to 16 s by now).
+wait_for 40 in_ns 1 ping -n -c 1 -W 1 198.19.2.1 && t_ok "  traffic flows once n1 is back" || t_bad "no traffic after n1's return"
 
 mesh_check_reports
 t_finish

@@ -452,8 +452,9 @@ void negotiate_after_a_repin(alpha_beta& t, bool forget) {
             expect_close(s, rr);
         });
     });
-    BOOST_REQUIRE(t.m.run_until([&] { return tls_done.load(); }, 5s));
-    t.m.run_for(300ms);  // the listener checks the certificate under the old list
+    // The listener checks the certificate under the old list.
+    BOOST_REQUIRE(t.m.run_until([&] { return tls_done.load() && contains(t.a.log_text(), "beta (127.0.0.1:"); }, 10s));
+    BOOST_REQUIRE(contains(t.a.log_text(), "authenticated"));
     BOOST_REQUIRE(t.a.svc->open_connections() == 1u);
     bnl_list l = t.m.list;
     auto other = t.m.certs.issue("other");
