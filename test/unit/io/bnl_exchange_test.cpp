@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -717,6 +718,33 @@ BOOST_FIXTURE_TEST_CASE(a_silent_peer_fails_within_the_timeout, alpha_beta) {
     BOOST_TEST((took >= 900ms));
     BOOST_TEST((took < 3s));
     BOOST_TEST(contains(a.log_text(), "TLS handshake: timed out"));
+}
+
+// The node was re-pinned or removed while we exchange lists with it: the
+// daemon's forget() ends the exchange at once, not at its timeout.
+BOOST_FIXTURE_TEST_CASE(forget_ends_a_dialled_exchange_with_that_node, alpha_beta) {
+    a.settings.list_timeout = 10s;
+    m.give_list(a, 1, "a");
+    m.start(a);
+    asio::io_context rio;
+    asio::ip::tcp::acceptor acc(rio, {asio::ip::make_address("127.0.0.1"), b.port});
+    std::atomic<bool> hello_seen{false};
+    auto fut = std::async(std::launch::async, [&] {
+        return rogue_listener(acc, b.files, [&](tls_stream& s, rogue_log& r) {
+            if (auto h = read_msg(s)) r.got.push_back(type_of(*h));
+            hello_seen = true;
+            read_until_close(s);  // silent until alpha closes
+        });
+    });
+    std::optional<outcome> got;
+    a.svc->exchange_bnl(b.id, [&](outcome o) { got = o; });
+    BOOST_REQUIRE(m.run_until([&] { return hello_seen.load(); }, 5s));
+    a.svc->forget(b.id);
+    BOOST_TEST(m.run_until([&] { return got.has_value(); }, 3s));  // not left to the 10 s timeout
+    BOOST_TEST((got == outcome::failed));
+    // (Without forget() closing it, the timeout ends it and frees the rogue.)
+    BOOST_REQUIRE(m.run_until([&] { return fut.wait_for(0ms) == std::future_status::ready; }, 15s));
+    BOOST_TEST((fut.get().got == std::vector<msg_type>{msg_type::hello}));
 }
 
 BOOST_FIXTURE_TEST_CASE(stop_reports_exchanges_in_flight_as_failed, alpha_beta) {
