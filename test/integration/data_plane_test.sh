@@ -123,6 +123,22 @@ t_eq "a frame from a node id not in the list is dropped" "$(status_field 2 unatt
 t_run "  and the pair still carries traffic" 0 in_ns 1 ping -n -c 2 -i 0.2 -W 5 198.19.2.1
 grep -q "peer id 1 now at 198.18.0.3" "$M_DIR/n2.log" && t_bad "a replay moved n1's endpoint" || t_ok "  no replay moved an endpoint"
 
+# resend_captured PCAP: sends every weft frame in PCAP again from n1's
+# namespace to n2, in order; prints how many.
+resend_captured() {
+  local n=0 hex
+  while read -r hex; do in_ns 1 $FRAMES send 198.18.0.2 3406 "$hex" >/dev/null; n=$((n + 1)); done < <(
+    python3 - "$1" "$SRC" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2] + '/test/integration/lib')
+import frames
+for f in frames.frames(sys.argv[1]):
+    print(f[6].hex())
+PY
+  )
+  echo "$n"
+}
+
 # --- clean restart: resumes without negotiating; old frames are replays
 start_capture 2 "$M_DIR/cap2.pcap" "udp dst port 3406 and src host 198.18.0.1" || t_bad "tcpdump did not start"
 in_ns 1 ping -n -c 10 -i 0.05 -W 2 198.19.2.1 >/dev/null
@@ -137,16 +153,7 @@ t_run "traffic resumes after the clean restart" 0 in_ns 1 ping -n -c 2 -i 0.2 -W
 grep -q "resumed pair with n1 at epoch" "$M_DIR/n2.log" && t_ok "  pair resumed from saved state" || t_bad "  no resume line"
 t_eq "  without a new negotiation" "$(grep -c 'negotiation: with n1: epoch' "$M_DIR/n2.log")" "$neg_before"
 r0=$(status_field 2 n1 replay); o0=$(status_field 2 n1 too_old)
-n=0
-while read -r hex; do in_ns 1 $FRAMES send 198.18.0.2 3406 "$hex"; n=$((n + 1)); done < <(
-  python3 - "$M_DIR/cap2.pcap" "$SRC" <<'PY'
-import sys
-sys.path.insert(0, sys.argv[2] + '/test/integration/lib')
-import frames
-for f in frames.frames(sys.argv[1]):
-    print(f[6].hex())
-PY
-)
+n=$(resend_captured "$M_DIR/cap2.pcap")
 t_eq "  all $n frames captured before the restart, re-sent, are refused" \
   $(( $(status_field 2 n1 replay) + $(status_field 2 n1 too_old) - r0 - o0 )) "$n"
 (( n >= 10 )) && t_ok "  ($n frames replayed)" || t_bad "too few captured frames: $n"
@@ -193,16 +200,7 @@ t_eq "  the start after the clean stop is still treated as unclean" \
   "$(grep -c "pair with n1: previous stop was unclean" "$M_DIR/n2.log")" $((unclean0 + 2))
 t_eq "  and resumes nothing" "$(grep -c "resumed pair with n1 at epoch" "$M_DIR/n2.log")" "$resumed0"
 rx0=$(status_field 2 n1 rx); na0=$(status_field 2 n1 not_accepting)
-n=0
-while read -r hex; do in_ns 1 $FRAMES send 198.18.0.2 3406 "$hex"; n=$((n + 1)); done < <(
-  python3 - "$M_DIR/cap4.pcap" "$SRC" <<'PY'
-import sys
-sys.path.insert(0, sys.argv[2] + '/test/integration/lib')
-import frames
-for f in frames.frames(sys.argv[1]):
-    print(f[6].hex())
-PY
-)
+n=$(resend_captured "$M_DIR/cap4.pcap")
 (( n >= 10 )) || t_bad "too few captured frames: $n"
 t_eq "  none of the $n frames captured before the crash is delivered" "$(status_field 2 n1 rx)" "$rx0"
 t_eq "  all are refused as not accepting" $(( $(status_field 2 n1 not_accepting) - na0 )) "$n"

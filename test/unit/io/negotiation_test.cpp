@@ -77,6 +77,31 @@ bool same(const A& a, const B& b) {
     return std::equal(x.begin(), x.end(), y.begin(), y.end());
 }
 
+// Negotiates with `target` as `as` (its certificate) up to the point where
+// `target` has persisted the new epoch and sent CONFIRM, then vanishes
+// without confirming.  True when `target`'s CONFIRM arrived.
+bool persist_and_vanish(mesh& m, const node& target, const node& as) {
+    auto r = m.run_beside([&] {
+        return rogue(target.port, as.files, TLS1_3_VERSION, [&](auto& s, rogue_result& rr) {
+            send_raw(s, encode(hello_msg{as.id, 1, hello_purpose::negotiate}));
+            send_raw(s, encode(propose_msg{1, {{cipher_id::aes_256_gcm, 1}}, {{compression_id::none, 0, 1}}}));
+            for (int seen = 0; seen < 3;) {  // HELLO, PROPOSE, then CONFIRM
+                std::array<std::uint8_t, msg_header_size> hdr{};
+                boost::system::error_code ec;
+                asio::read(s, asio::buffer(hdr), ec);
+                if (ec) return;
+                auto h = decode_header(hdr);
+                if (!h) return;
+                std::vector<std::uint8_t> body(h->length);
+                asio::read(s, asio::buffer(body), ec);
+                if (ec) return;
+                if (++seen == 3) rr.peer_closed = h->type == msg_type::confirm;
+            }
+        });
+    });
+    return r.peer_closed;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(negotiation_service)
@@ -368,27 +393,7 @@ BOOST_FIXTURE_TEST_CASE(no_common_cipher_fails_with_both_lists_in_the_log, alpha
 // other keys would meet the keys alpha already accepted for it.
 BOOST_FIXTURE_TEST_CASE(an_epoch_persisted_by_a_failed_negotiation_is_never_reused, alpha_beta) {
     m.start(a);
-    auto r = m.run_beside([&] {
-        return rogue(a.port, b.files, TLS1_3_VERSION, [&](auto& s, rogue_result& rr) {
-            send_raw(s, encode(hello_msg{b.id, 1, hello_purpose::negotiate}));
-            send_raw(s, encode(propose_msg{1, {{cipher_id::aes_256_gcm, 1}}, {{compression_id::none, 0, 1}}}));
-            // HELLO, PROPOSE, then CONFIRM: alpha has saved epoch 1 by now.
-            for (int seen = 0; seen < 3;) {
-                std::array<std::uint8_t, msg_header_size> hdr{};
-                boost::system::error_code ec;
-                asio::read(s, asio::buffer(hdr), ec);
-                if (ec) return;
-                auto h = decode_header(hdr);
-                if (!h) return;
-                std::vector<std::uint8_t> body(h->length);
-                asio::read(s, asio::buffer(body), ec);
-                if (ec) return;
-                ++seen;
-                if (seen == 3) rr.peer_closed = h->type == msg_type::confirm;
-            }
-        });
-    });
-    BOOST_REQUIRE(r.peer_closed);  // (here: alpha's CONFIRM arrived)
+    BOOST_REQUIRE(persist_and_vanish(m, a, b));  // alpha has saved epoch 1
     BOOST_REQUIRE(m.run_until([&] { return a.svc->stats().failed >= 1; }));
     BOOST_TEST(!a.svc->pair(b.id));
     m.start(b);
@@ -406,25 +411,7 @@ BOOST_FIXTURE_TEST_CASE(a_later_save_keeps_the_persisted_epoch_across_a_restart,
     m.start_all();
     a.svc->request(b.id);
     BOOST_REQUIRE(m.run_until([&] { return m.established(a, b); }));
-    auto r = m.run_beside([&] {
-        return rogue(a.port, b.files, TLS1_3_VERSION, [&](auto& s, rogue_result& rr) {
-            send_raw(s, encode(hello_msg{b.id, 1, hello_purpose::negotiate}));
-            send_raw(s, encode(propose_msg{1, {{cipher_id::aes_256_gcm, 1}}, {{compression_id::none, 0, 1}}}));
-            for (int seen = 0; seen < 3;) {  // HELLO, PROPOSE, CONFIRM: epoch 2 is saved
-                std::array<std::uint8_t, msg_header_size> hdr{};
-                boost::system::error_code ec;
-                asio::read(s, asio::buffer(hdr), ec);
-                if (ec) return;
-                auto h = decode_header(hdr);
-                if (!h) return;
-                std::vector<std::uint8_t> body(h->length);
-                asio::read(s, asio::buffer(body), ec);
-                if (ec) return;
-                if (++seen == 3) rr.peer_closed = h->type == msg_type::confirm;
-            }
-        });
-    });
-    BOOST_REQUIRE(r.peer_closed);
+    BOOST_REQUIRE(persist_and_vanish(m, a, b));  // alpha has saved epoch 2
     BOOST_REQUIRE(m.run_until([&] { return a.svc->stats().failed >= 1; }));
     BOOST_REQUIRE(a.svc->pair(b.id)->current->epoch == 1u);
     BOOST_REQUIRE(!a.svc->update(b.id, [](pair_state&) {}));  // the older pair saved again
