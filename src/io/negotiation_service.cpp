@@ -257,13 +257,12 @@ void negotiation_service::request(std::uint32_t peer_id) {
 }
 
 void negotiation_service::request_for_frame(std::uint32_t peer_id) {
-    if (stopping_ || peer_id == self_id_ || !bnl_()->by_id(peer_id)) return;
     const auto t = clock::now();
-    auto [it, first] = frame_requested_.try_emplace(peer_id, t);
-    if (!first) {
-        if (t - it->second < settings_.frame_request_interval) return;
-        it->second = t;
-    }
+    // The map first: under a flood of forged frames this is all each costs.
+    auto it = frame_requested_.find(peer_id);
+    if (it != frame_requested_.end() && t - it->second < settings_.frame_request_interval) return;
+    if (stopping_ || peer_id == self_id_ || !bnl_()->by_id(peer_id)) return;
+    frame_requested_[peer_id] = t;
     request(peer_id);
 }
 
