@@ -65,6 +65,7 @@ constexpr std::string_view known_keys[] = {"name",
                                            "handshake-timeout",
                                            "queue-packets",
                                            "hook-timeout",
+                                           "list-ask-interval",
                                            "offload"};
 constexpr std::string_view repeatable_key = "bnl-key";
 
@@ -85,6 +86,7 @@ constexpr range max_connections_range{1, 4096, ""};
 constexpr range handshake_timeout_range{1, 300, " seconds"};
 constexpr range queue_packets_range{0, 4096, ""};
 constexpr range hook_timeout_range{1, 3600, " seconds"};
+constexpr range list_ask_interval_range{0, 3600, " seconds"};
 
 std::string in_quotes(std::string_view s) {
     return "'" + std::string(s) + "'";
@@ -362,6 +364,7 @@ weft_config loader::convert() {
     seconds_into("handshake-timeout", handshake_timeout_range, c.handshake_timeout);
     number_into("queue-packets", queue_packets_range, c.queue_packets);
     seconds_into("hook-timeout", hook_timeout_range, c.hook_timeout);
+    seconds_into("list-ask-interval", list_ask_interval_range, c.list_ask_interval);
     if (const std::string* v = get("offload")) {
         if (*v == "auto" || *v == "off")
             c.offload = *v == "auto";
@@ -507,6 +510,7 @@ std::string describe(const weft_config& c) {
     put(out, "queue-packets", std::to_string(c.queue_packets));
     put(out, "offload", c.offload ? "auto" : "off");
     put(out, "hook-timeout", std::to_string(c.hook_timeout.count()));
+    put(out, "list-ask-interval", std::to_string(c.list_ask_interval.count()));
     for (const auto& [peer, prefs] : c.peer_prefs) {
         const std::string base = std::string(peer_prefix) + peer + ".";
         put(out, base + "ciphers", format_cipher_prefs(prefs.ciphers));

@@ -49,6 +49,9 @@
 //                      negotiates (0: drop them)                 64
 //   hook-timeout       1..3600 seconds, then SIGTERM and 2 s
 //                      later SIGKILL                             30
+//   list-ask-interval  0..3600 seconds: a peer that announces a
+//                      newer node list is asked for it at most
+//                      this often, dialled or not              10
 //   offload            auto | off: TUN TSO/checksum offloads and
 //                      UDP GSO/GRO when the kernel has them      auto
 #pragma once
@@ -122,6 +125,7 @@ struct weft_config {
     std::size_t queue_packets = 64;              // queue-packets: per peer, while negotiating
     std::chrono::seconds hook_timeout{30};       // hook-timeout: then SIGTERM, SIGKILL
     bool offload = true;                         // offload: auto (true) or off
+    std::chrono::seconds list_ask_interval{10};  // list-ask-interval: per peer
 
     friend bool operator==(const weft_config&, const weft_config&) = default;
 };

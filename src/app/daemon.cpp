@@ -114,6 +114,7 @@ void daemon::start() {
     ns.require_ou = cfg_.require_ou;
     ns.handshake_timeout = cfg_.handshake_timeout;
     ns.max_connections = cfg_.max_connections;
+    ns.list_ask_interval = cfg_.list_ask_interval;
     ns.rekey_after = cfg_.rekey_after;
     ns.rekey_messages = cfg_.rekey_messages;
     ns.rekey_grace = cfg_.rekey_grace;

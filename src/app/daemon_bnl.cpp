@@ -193,6 +193,7 @@ void daemon::subnet_hooks(const bnl_index* before, const bnl_index& after) {
 void daemon::start_distribution(std::size_t max_exchanges) {
     distribution_settings s;
     s.pull_interval = cfg_.pull_interval;
+    s.announce_pull_min_interval = cfg_.list_ask_interval;
     s.max_concurrent = max_exchanges;
     std::uint64_t seed = 0;
     std::array<std::uint8_t, 8> seed_bytes{};

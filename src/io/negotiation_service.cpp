@@ -208,6 +208,7 @@ void negotiation_service::forget(std::uint32_t peer_id) {
     persisted_epoch_.erase(peer_id);
     retry_.erase(peer_id);
     frame_requested_.erase(peer_id);
+    served_asked_.erase(peer_id);
     if (auto it = flights_.find(peer_id); it != flights_.end()) {
         it->second->abandoned = true;
         if (auto c = it->second->conn.lock()) c->close();

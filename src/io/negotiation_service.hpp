@@ -58,6 +58,14 @@ struct negotiation_settings {
     // exchanges may be receiving at once before we answer ERROR busy.
     std::size_t max_list_exchanges = 4;
     std::chrono::milliseconds list_timeout{20'000};  // a whole node-list exchange
+    // A peer that connects to announce a newer list is asked for it at most
+    // this often; in between it is answered ERROR busy.  Each list it sends
+    // costs us a signature check over up to 16 MiB and a parse, on the
+    // thread that carries packets, so a listed node that lies about its
+    // version must not be able to repeat that at will.  Its greeting still
+    // reaches the daemon, whose own pulls of announced lists keep the same
+    // per-peer pace (bnl_distribution), so a real newer list still arrives.
+    std::chrono::milliseconds list_ask_interval{10'000};
 };
 
 class negotiation_service {
@@ -238,6 +246,9 @@ private:
     // When a frame last asked for each peer (request_for_frame); only
     // listed peers have an entry, and forget() removes it.
     std::unordered_map<std::uint32_t, clock::time_point> frame_requested_;
+    // When a served node-list exchange last asked each peer for its list
+    // (list_ask_interval); listed peers only, forget() removes the entry.
+    std::unordered_map<std::uint32_t, clock::time_point> served_asked_;
     boost::asio::steady_timer tick_timer_;
     bool stopping_ = false;
     counters stats_;

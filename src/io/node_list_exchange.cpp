@@ -261,6 +261,20 @@ awaitable<negotiation_service::exchange_outcome> negotiation_service::list_excha
             co_await write_message(*c, make_error_msg(error_msg_code::busy, "too many node-list transfers; try later"));
             co_return exchange_outcome::busy;
         }
+        // And at most once per list_ask_interval from one peer.
+        if (!dialled) {
+            const auto now = clock::now();
+            auto last = served_asked_.find(peer_id);
+            if (last != served_asked_.end() && now - last->second < settings_.list_ask_interval) {
+                const auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(now - last->second);
+                log_.info("node list: {} announced version {} (we hold {}); not asking now: asked it {} ms ago",
+                          c->who, theirs, mine, ago.count());
+                co_await write_message(*c, make_error_msg(error_msg_code::busy,
+                                                          "asked you for a node list a moment ago; try later"));
+                co_return exchange_outcome::busy;
+            }
+            served_asked_.insert_or_assign(peer_id, now);
+        }
         std::optional<receiving_slot> slot(std::in_place, receiving_);
         if (!co_await write_message(*c, bnl_request_msg{mine})) co_return fail("cannot send BNL_REQUEST");
         auto m = co_await read_list_message(*c, settings_, msg_type::bnl_data);

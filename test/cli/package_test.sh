@@ -34,7 +34,8 @@ missing=""
 for k in $keys; do grep -qE "^(# )?$k = " "$SRC/scripts/examples/weft.conf" || missing+=" $k"; done
 t_eq "every key weftd knows is in examples/weft.conf" "$missing" ""
 defaults="interface bnl state-dir ciphers compression pull-interval mtu control-socket log log-level
-  keepalive rekey-after rekey-messages rekey-grace max-connections handshake-timeout queue-packets hook-timeout"
+  keepalive rekey-after rekey-messages rekey-grace max-connections handshake-timeout queue-packets hook-timeout
+  list-ask-interval"
 cp "$SRC/scripts/examples/weft.conf" "$N/alpha/weft.conf"
 for k in $defaults; do sed -i -E "0,/^# ($k = )/s//\\1/" "$N/alpha/weft.conf"; done  # not [peer.beta]'s
 t_run "  with every commented default uncommented it still loads" 0 "$WEFTD" -c "$N/alpha" --check-config

@@ -31,6 +31,9 @@ sign_and_give() {
 # Versions far in the future, so this test can also sign an "equal version,
 # other content" list deterministically (bnl-sign takes max(now, previous + 1)).
 mesh_setup 5
+# n3 takes the refusal section's 1005 lists from one peer in a row; n4 keeps
+# the default (one ask per peer per 10 s), checked there too.
+echo "list-ask-interval = 0" >>"$M_DIR/n3/weft.conf"
 base=$(( $(date +%s) + 1000000 ))
 sed -i "s/^version = .*/version = $base/" "$M_DIR/mesh.bnl"
 mesh_sign
@@ -184,6 +187,19 @@ t_run "and n2 -> n3" 0 in_ns 2 ping -n -c 2 -i 0.2 -W 5 198.19.3.1
 # rogue key, older, equal with other content, truncated, 1000 garbage, escapes: 1005 lists
 refused=$(( $(grep -c 'node list from n2 (id 2) refused' "$M_DIR/n3.log" || true) - refused_before ))
 t_eq "every bad list refused with one log line" "$refused" 1005
+# With the default list-ask-interval (n4), a node that keeps pushing is
+# asked once; the next push within 10 s is answered busy, unread.
+refused4=$(grep -c 'node list from n2 (id 2) refused' "$M_DIR/n4.log" || true)
+t_run "n4: two garbage pushes from n2 at once" 0 in_ns 2 "$PUSH_TOOL" --cert "$M_DIR/n2/n2.crt" \
+  --key "$M_DIR/n2/n2.key" --ca "$M_DIR/n2/ca.crt" --id 2 --to 198.18.0.4:3406 --peer-name n4 \
+  --claim-version $((v6 + 10)) --data /dev/null --garbage --count 2
+t_contains "  the first is asked for" "$T_OUT" "exchange 1: hello version $v6; asked (holds $v6); sent "
+t_contains "  the second is answered busy" "$T_OUT" \
+  "exchange 2: hello version $v6; sent ERROR busy: asked you for a node list a moment ago; try later instead of asking"
+wait_for 5 grep -q 'not asking now: asked it [0-9]* ms ago' "$M_DIR/n4.log" && t_ok "  n4 logs why it did not ask" \
+  || t_bad "  no 'not asking now' line" "$(grep 'node list' "$M_DIR/n4.log" | tail -2)"
+t_eq "  n4 refused one list, not two" \
+  "$(( $(grep -c 'node list from n2 (id 2) refused' "$M_DIR/n4.log" || true) - refused4 ))" 1
 
 # --- re-pin: n5's key leaked; a new certificate and pin revoke the old keys at once
 mv "$M_DIR/ca/nodes/n5.crt" "$M_DIR/n5-old.crt"; mv "$M_DIR/ca/nodes/n5.key" "$M_DIR/n5-old.key"

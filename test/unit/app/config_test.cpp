@@ -99,6 +99,7 @@ BOOST_AUTO_TEST_CASE(every_key) {
         "handshake-timeout = 5\n"
         "queue-packets = 32\n"
         "hook-timeout = 12\n"
+        "list-ask-interval = 0\n"
         "offload = off\n"
         "\n"
         "[peer.beta]\n"
@@ -144,6 +145,7 @@ BOOST_AUTO_TEST_CASE(every_key) {
     BOOST_TEST(c->queue_packets == 32u);
     BOOST_TEST(!c->offload);
     BOOST_TEST(c->hook_timeout.count() == 12);
+    BOOST_TEST(c->list_ask_interval.count() == 0);
     // Peer overrides are merged over the global lists.
     BOOST_TEST(c->peer_prefs.size() == 2u);
     BOOST_TEST((c->peer_prefs.at("beta") == prefs("aes-128-gcm:10", "lz4:4:6 none:0:5")));
@@ -184,6 +186,7 @@ BOOST_AUTO_TEST_CASE(defaults) {
     BOOST_TEST(c->queue_packets == 64u);
     BOOST_TEST(c->offload);
     BOOST_TEST(c->hook_timeout.count() == 30);
+    BOOST_TEST(c->list_ask_interval.count() == 10);
 }
 
 BOOST_AUTO_TEST_CASE(control_socket_default_follows_the_interface) {
@@ -273,6 +276,7 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_key_and_what_was_expected) {
         {"handshake-timeout = 301", "handshake-timeout: expected 1..300 seconds, got 301"},
         {"queue-packets = 4097", "queue-packets: expected 0..4096, got 4097"},
         {"hook-timeout = 0", "hook-timeout: expected 1..3600 seconds, got 0"},
+        {"list-ask-interval = 3601", "list-ask-interval: expected 0..3600 seconds, got 3601"},
         {"offload = on", "offload: expected auto or off, got 'on'"},
         {"up =", "up: expected a value, got an empty one (leave the key out instead)"},
         {"mtu =   # nothing",
@@ -484,6 +488,7 @@ BOOST_AUTO_TEST_CASE(describe_prints_every_key_and_loads_back_the_same) {
              "ciphers = aes-256-gcm:10 chacha20-poly1305:8 aes-128-gcm:5\n",
              "compression = lz4:1:9 none:0:1\n", "control-socket = /run/weft/weft0.sock\n",
              "log = syslog\n", "log-level = info\n", "hook-timeout = 30\n", "offload = auto\n",
+             "list-ask-interval = 10\n",
              "rekey-messages = 1073741824\n", "peer.beta.ciphers = aes-128-gcm:3\n",
              "peer.beta.compression = lz4:1:9 none:0:1\n"})
         BOOST_TEST(text.find(line) != std::string::npos, line);

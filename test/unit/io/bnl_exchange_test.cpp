@@ -480,6 +480,57 @@ BOOST_FIXTURE_TEST_CASE(a_pushed_list_from_an_authenticated_rogue_is_handed_up_u
     BOOST_TEST((wa.hellos == std::vector<std::pair<std::uint32_t, std::uint64_t>>{{b.id, 9}}));
 }
 
+// A listed node that keeps connecting to announce a newer list is asked for
+// it once per list_ask_interval: in between it is answered ERROR busy and
+// nothing it sends is read or handed up (each list costs the daemon a
+// signature check and a parse).  Every greeting still reaches the daemon,
+// another peer is asked meanwhile, and the first is asked again once the
+// interval has passed.
+BOOST_FIXTURE_TEST_CASE(a_peer_is_asked_for_its_list_once_per_interval, alpha_beta) {
+    auto& g = m.add("gamma", 3);
+    a.settings.list_ask_interval = 1500ms;
+    m.give_list(a, 5, "alpha's");
+    m.start(a);
+    watch wa;
+    wa.attach(a);
+    auto announce = [&](const node& as) {
+        return node_list_client(m, a, as, 9, [](tls_stream& s, rogue_log& rr) {
+            auto q = read_msg(s);
+            if (!q) return;
+            rr.got.push_back(type_of(*q));
+            if (auto* e = std::get_if<error_msg>(&*q)) {
+                rr.error = *e;
+                return;
+            }
+            send_msg(s, bnl_data_msg{"list"});
+            rr.error = read_until_close(s);
+        });
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto first = announce(b);
+    const auto again = announce(b);
+    const auto other = announce(g);
+    const bool within = std::chrono::steady_clock::now() - t0 < 1500ms;
+    std::this_thread::sleep_until(t0 + 1600ms);
+    const auto later = announce(b);
+
+    const std::vector<msg_type> asked{msg_type::hello, msg_type::bnl_request};
+    BOOST_TEST((first.got == asked));
+    BOOST_TEST(!first.error.has_value());
+    BOOST_TEST(within);  // else "again" proves nothing
+    BOOST_TEST((again.got == std::vector<msg_type>{msg_type::hello, msg_type::error}));
+    BOOST_REQUIRE(again.error.has_value());
+    BOOST_TEST(again.error->code == error_msg_code::busy);
+    BOOST_TEST(again.error->text == "asked you for a node list a moment ago; try later");
+    BOOST_TEST((other.got == asked));
+    BOOST_TEST((later.got == asked));
+    BOOST_TEST((wa.received == std::vector<std::pair<std::uint32_t, std::string>>{
+                                   {b.id, "list"}, {g.id, "list"}, {b.id, "list"}}));
+    BOOST_TEST(wa.hellos.size() == 4u);
+    BOOST_TEST(contains(a.log_text(), "announced version 9 (we hold 5); not asking now: asked it "));
+    BOOST_TEST(a.svc->stats().lists_received == 3u);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_node_list_hello_claiming_another_id_is_refused, alpha_beta) {
     m.add("gamma", 3);
     m.give_list(a, 5, "alpha's");
@@ -589,6 +640,7 @@ std::size_t rss_kib() {
 // costs alpha about 100 bytes, not 16 MiB.
 BOOST_FIXTURE_TEST_CASE(served_transfers_are_capped_and_their_buffers_grow_with_what_arrives, alpha_beta) {
     a.settings.max_list_exchanges = 2;
+    a.settings.list_ask_interval = 0ms;  // every client below is beta
     m.give_list(a, 5, "alpha's");
     m.start(a);
     watch wa;
@@ -799,6 +851,7 @@ BOOST_AUTO_TEST_CASE(a_negotiation_and_a_node_list_exchange_with_the_same_peer_b
 
 BOOST_FIXTURE_TEST_CASE(the_push_tool_pushes_what_it_is_given_and_reports_what_the_peer_did, alpha_beta) {
     a.settings.list_timeout = 1s;
+    a.settings.list_ask_interval = 0ms;  // --count 2 pushes twice at once
     m.give_list(a, 5, "alpha's");
     m.start(a);
     watch wa;
