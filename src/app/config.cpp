@@ -390,6 +390,38 @@ std::size_t line_of(std::string_view text, std::string_view bad) {
     return 0;
 }
 
+// The parser joins a section's name to each key in it, so "peer.b.ciphers"
+// written under [peer.a] would read as an override for a node "a.peer.b".
+// Keys inside a section are plain (ciphers, compression): one with a dot is
+// a slip, and is refused with its line.
+std::vector<std::string> dotted_keys_in_sections(std::string_view text) {
+    std::vector<std::string> errors;
+    std::string section;
+    std::size_t number = 0;
+    std::istringstream in{std::string(text)};
+    for (std::string line; std::getline(in, line);) {
+        ++number;
+        if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+        const auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos) continue;
+        const auto last = line.find_last_not_of(" \t\r");
+        const std::string_view l = std::string_view(line).substr(first, last - first + 1);
+        if (l.front() == '[') {
+            section = std::string(l);
+            continue;
+        }
+        const auto eq = l.find('=');
+        if (section.empty() || eq == std::string_view::npos) continue;
+        std::string_view key = l.substr(0, eq);
+        key = key.substr(0, key.find_last_not_of(" \t") + 1);
+        if (key.find('.') != std::string_view::npos)
+            errors.push_back("line " + std::to_string(number) + ": key " + in_quotes(key) + " inside " + section +
+                             ": a [peer.NAME] section takes only ciphers and compression (give another peer "
+                             "its own section)");
+    }
+    return errors;
+}
+
 std::string join_lines(const std::vector<std::string>& lines, const std::string& prefix) {
     std::string out;
     for (const std::string& l : lines) {
@@ -465,7 +497,9 @@ result<weft_config, std::string> load_config(const std::filesystem::path& dir) {
         return unexpected{file.string() + ": " + e.what()};
     }
     weft_config config = l.convert();
-    if (!l.errors().empty()) return unexpected{join_lines(l.errors(), file.string() + ": ")};
+    std::vector<std::string> errors = dotted_keys_in_sections(text);
+    errors.insert(errors.end(), l.errors().begin(), l.errors().end());
+    if (!errors.empty()) return unexpected{join_lines(errors, file.string() + ": ")};
     return config;
 }
 

@@ -423,6 +423,10 @@ BOOST_AUTO_TEST_CASE(bad_peer_sections) {
          "peer.beta.compression: level '10' out of range 1..9 for zlib in 'zlib:10:1'"},
         {"[peer.beta]\ncompression =",
          "peer.beta.compression: expected a value, got an empty one (leave the key out instead)"},
+        // Read as an override for a node "beta.peer.gamma" without the check.
+        {"[peer.beta]\n  peer.gamma.ciphers\t= aes-256-gcm:1  # for gamma",
+         "line 7: key 'peer.gamma.ciphers' inside [peer.beta]: a [peer.NAME] section takes only ciphers and "
+         "compression (give another peer its own section)"},
     };
     for (const auto& [text, message] : cases) {
         auto c = d.load(std::string(minimal) + text + "\n");
