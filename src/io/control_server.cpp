@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <list>
 
@@ -269,6 +270,18 @@ result<std::unique_ptr<control_server>, std::string> control_server::open(
             return unexpected{"cannot set the mode of " + dir.string() + ": " + errno_text(errno)};
     } else if (!S_ISDIR(sb.st_mode)) {
         return unexpected{dir.string() + " is not a directory"};
+    } else if ((sb.st_uid != 0 && sb.st_uid != ::geteuid()) ||
+               ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (sb.st_mode & S_ISVTX) == 0)) {
+        // Whoever may rename entries in the directory could move our socket
+        // away and put a listener of their own in its place, whose answers
+        // root's weftctl would believe.  A sticky directory (/tmp) lets
+        // nobody else rename our socket.
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(sb.st_mode & 07777));
+        return unexpected{"control socket directory " + dir.string() + " (mode " + mode + ", owner uid " +
+                          std::to_string(sb.st_uid) +
+                          ") lets another user replace the socket; use a directory only root or this "
+                          "daemon's user can write"};
     }
 
     // Something already at the path.

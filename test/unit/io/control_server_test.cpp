@@ -392,6 +392,41 @@ BOOST_FIXTURE_TEST_CASE(stop_removes_only_its_own_file, fixture) {
     BOOST_TEST(fs::is_regular_file(sock));
 }
 
+// A directory another user may rename entries in could have our socket
+// swapped for theirs; sticky directories (like /tmp) are safe.
+BOOST_FIXTURE_TEST_CASE(a_directory_others_can_write_is_refused, fixture) {
+    const fs::path run = sock.parent_path();
+    fs::create_directories(run);
+    auto refusal = [&](const std::string& mode, unsigned uid) {
+        return "control socket directory " + run.string() + " (mode " + mode + ", owner uid " + std::to_string(uid) +
+               ") lets another user replace the socket; use a directory only root or this daemon's user can write";
+    };
+    const unsigned me = ::geteuid();
+    BOOST_TEST_REQUIRE(::chmod(run.c_str(), 0777) == 0);
+    auto s = control_server::open(io, sock, log, handler());
+    BOOST_TEST_REQUIRE(!s.has_value());
+    BOOST_TEST(s.error() == refusal("0777", me));
+    BOOST_TEST(!fs::exists(sock));
+    BOOST_TEST_REQUIRE(::chmod(run.c_str(), 0775) == 0);
+    s = control_server::open(io, sock, log, handler());
+    BOOST_TEST_REQUIRE(!s.has_value());
+    BOOST_TEST(s.error() == refusal("0775", me));
+    BOOST_TEST_REQUIRE(::chmod(run.c_str(), 01777) == 0);
+    {
+        auto ok = control_server::open(io, sock, log, handler());
+        BOOST_TEST_REQUIRE(ok.has_value(), (ok ? "" : ok.error()));
+    }  // closed, its socket removed
+    if (me != 0) {
+        BOOST_TEST_MESSAGE("not root: the other owner's directory is not tried");
+        return;
+    }
+    BOOST_TEST_REQUIRE(::chmod(run.c_str(), 0755) == 0);
+    BOOST_TEST_REQUIRE(::chown(run.c_str(), 12345, 12345) == 0);
+    s = control_server::open(io, sock, log, handler());
+    BOOST_TEST_REQUIRE(!s.has_value());
+    BOOST_TEST(s.error() == refusal("0755", 12345));
+}
+
 BOOST_FIXTURE_TEST_CASE(non_root_user_cannot_connect, fixture) {
     if (::geteuid() != 0) {
         BOOST_TEST_MESSAGE("not root: skipped");
