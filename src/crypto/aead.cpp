@@ -46,15 +46,14 @@ unexpected<crypto_error> openssl_failure(std::string_view alg, const char* what)
     return refusal(std::move(msg));
 }
 
-// A context bound to `cipher` and keyed for one direction of use (`enc` 1 to
-// seal, 0 to open), with no IV yet: each packet brings its own nonce.
-result<evp_cipher_ctx_ptr, crypto_error> keyed_context(const EVP_CIPHER* cipher,
-                                                       std::span<const std::uint8_t> key,
-                                                       int enc, std::string_view alg_name) {
-    evp_cipher_ctx_ptr ctx(EVP_CIPHER_CTX_new());
-    if (!ctx) return openssl_failure(alg_name, "EVP_CIPHER_CTX_new");
-    if (EVP_CipherInit_ex2(ctx.get(), cipher, key.data(), nullptr, enc, nullptr) != 1) {
-        return openssl_failure(alg_name, "setting the key");
+// A context of `cipher` keyed for one direction of use, with no IV yet: each
+// packet brings its own nonce.
+result<provider_cipher, crypto_error> keyed_context(const EVP_CIPHER* cipher, std::span<const std::uint8_t> key,
+                                                    bool encrypt, std::string_view alg_name) {
+    auto ctx = provider_cipher::create(cipher, key, encrypt);
+    if (!ctx) {
+        ERR_clear_error();
+        return refusal(std::string(alg_name) + ": " + ctx.error().message);
     }
     return ctx;
 }
@@ -80,16 +79,13 @@ alignas(64) thread_local std::array<std::uint8_t, chacha_block + aead_key::compo
 // scratch[64, 64 + len) the payload XOR the keystream from block 1, as in
 // the AEAD (RFC 8439 2.6, 2.8).  One call over whole blocks: OpenSSL's
 // separate path for a trailing partial block is never taken.
-bool chacha_from_block0(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t, aead_nonce_size> nonce,
+bool chacha_from_block0(provider_cipher& ctx, std::span<const std::uint8_t, aead_nonce_size> nonce,
                         std::size_t len) noexcept {
     std::uint8_t iv[16] = {};  // OpenSSL's ChaCha20 IV: 32-bit block counter (LE), then the nonce
     std::memcpy(iv + 4, nonce.data(), nonce.size());
     std::memset(scratch.data(), 0, chacha_block);
     const std::size_t n = chacha_block + (len + chacha_block - 1) / chacha_block * chacha_block;
-    int out = 0;
-    return EVP_EncryptInit_ex2(ctx, nullptr, nullptr, iv, nullptr) == 1 &&
-           EVP_EncryptUpdate(ctx, scratch.data(), &out, scratch.data(), static_cast<int>(n)) == 1 &&
-           static_cast<std::size_t>(out) == n;
+    return ctx.start(iv) && ctx.update(scratch.data(), scratch.data(), n);
 }
 
 // The AEAD's tag (RFC 8439 2.8): Poly1305 under the key in scratch[0, 32) over
@@ -176,14 +172,14 @@ result<aead_key, crypto_error> aead_key::create(aead_algorithm alg,
         return refusal(std::string(alg_name) + ": OpenSSL's key or nonce size differs from weft's");
     }
 
-    auto seal_ctx = keyed_context(cipher.get(), key, 1, alg_name);
+    auto seal_ctx = keyed_context(cipher.get(), key, true, alg_name);
     if (!seal_ctx) return unexpected{std::move(seal_ctx).error()};
-    auto open_ctx = keyed_context(cipher.get(), key, 0, alg_name);
+    auto open_ctx = keyed_context(cipher.get(), key, false, alg_name);
     if (!open_ctx) return unexpected{std::move(open_ctx).error()};
 
     // The composition's parts.  Providers without them leave OpenSSL's AEAD
     // in charge of every packet.
-    evp_cipher_ctx_ptr stream_ctx;
+    provider_cipher stream_ctx;
     evp_mac_ctx_ptr mac_ctx;
     if (alg == aead_algorithm::chacha20_poly1305) {
         ERR_set_mark();  // what these fetches may leave goes; the caller's errors stay
@@ -191,7 +187,7 @@ result<aead_key, crypto_error> aead_key::create(aead_algorithm alg,
         evp_mac_ptr poly(EVP_MAC_fetch(nullptr, "POLY1305", nullptr));
         if (chacha && poly && EVP_CIPHER_get_key_length(chacha.get()) == 32 &&
             EVP_CIPHER_get_iv_length(chacha.get()) == 16) {
-            auto ctx = keyed_context(chacha.get(), key, 1, alg_name);
+            auto ctx = keyed_context(chacha.get(), key, true, alg_name);
             evp_mac_ctx_ptr m(EVP_MAC_CTX_new(poly.get()));
             if (ctx && m) {
                 stream_ctx = std::move(ctx).value();
@@ -214,7 +210,7 @@ bool aead_key::seal_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
                              std::span<std::uint8_t, aead_tag_size> tag) noexcept {
     const std::size_t len = inout.size();
     if (len != 0) std::memcpy(scratch.data() + chacha_block, inout.data(), len);
-    if (!chacha_from_block0(stream_ctx_.get(), nonce, len)) {
+    if (!chacha_from_block0(stream_ctx_, nonce, len)) {
         OPENSSL_cleanse(scratch.data(), chacha_block);
         return fail();
     }
@@ -235,7 +231,7 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
     std::uint8_t computed[aead_tag_size];
     // The tag is computed over the ciphertext, still in `inout`; the
     // plaintext waits in the copy until the tag has verified.
-    const bool ok = chacha_from_block0(stream_ctx_.get(), nonce, len) &&
+    const bool ok = chacha_from_block0(stream_ctx_, nonce, len) &&
                     poly1305_tag(mac_ctx_.get(), aad, inout, computed) &&
                     CRYPTO_memcmp(computed, tag.data(), aead_tag_size) == 0;
     OPENSSL_cleanse(scratch.data(), chacha_block);
@@ -251,74 +247,33 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
 bool aead_key::seal(std::span<const std::uint8_t, aead_nonce_size> nonce,
                     std::span<const std::uint8_t> aad, std::span<std::uint8_t> inout,
                     std::span<std::uint8_t, aead_tag_size> tag) noexcept {
-    WEFT_CHECK(seal_ctx_ != nullptr);
+    WEFT_CHECK(seal_ctx_.valid());
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
     if (takes_composition(aad, inout)) return seal_composed(nonce, aad, inout, tag);
-    EVP_CIPHER_CTX* ctx = seal_ctx_.get();
-
     // Cipher and key stay as create() set them: only the nonce changes, so
-    // the key schedule is reused and nothing is fetched or allocated.
-    if (EVP_EncryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) != 1) return fail();
-    int len = 0;
-    // Empty spans are skipped, not passed: an update with a null output
-    // pointer means "this is AAD" to OpenSSL, and an empty span's data() may
-    // be null.
-    if (!aad.empty() &&
-        EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    // the key schedule is reused and nothing is fetched or allocated.  Both
+    // modes are stream modes: in place, no bytes held back, and finishing
+    // computes the tag.
+    if (!seal_ctx_.start(nonce) || !seal_ctx_.aad(aad) || !seal_ctx_.update(inout.data(), inout.data(), inout.size()) ||
+        !seal_ctx_.finish() || !seal_ctx_.get_tag(tag)) {
         return fail();
     }
-    if (!inout.empty()) {
-        // In place is supported by OpenSSL when input and output are equal.
-        if (EVP_EncryptUpdate(ctx, inout.data(), &len, inout.data(),
-                              static_cast<int>(inout.size())) != 1 ||
-            static_cast<std::size_t>(len) != inout.size()) {
-            return fail();
-        }
-    }
-    // Both modes are stream modes: Final emits no bytes, it computes the tag.
-    std::uint8_t no_output[EVP_MAX_BLOCK_LENGTH];
-    if (EVP_EncryptFinal_ex(ctx, no_output, &len) != 1 || len != 0) return fail();
-
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag.data(), tag.size()),
-        OSSL_PARAM_construct_end()};
-    if (EVP_CIPHER_CTX_get_params(ctx, params) != 1) return fail();
     return true;
 }
 
 bool aead_key::open(std::span<const std::uint8_t, aead_nonce_size> nonce,
                     std::span<const std::uint8_t> aad, std::span<std::uint8_t> inout,
                     std::span<const std::uint8_t, aead_tag_size> tag) noexcept {
-    WEFT_CHECK(open_ctx_ != nullptr);
+    WEFT_CHECK(open_ctx_.valid());
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
     if (takes_composition(aad, inout)) return open_composed(nonce, aad, inout, tag);
-    EVP_CIPHER_CTX* ctx = open_ctx_.get();
-
-    if (EVP_DecryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) != 1) return fail();
-    int len = 0;
-    if (!aad.empty() &&
-        EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    // The expected tag is set for every packet: the context would otherwise
+    // still hold the previous packet's.  Finishing compares the tags in
+    // constant time; false means forged or corrupt.
+    if (!open_ctx_.start(nonce) || !open_ctx_.aad(aad) || !open_ctx_.update(inout.data(), inout.data(), inout.size()) ||
+        !open_ctx_.set_tag(tag) || !open_ctx_.finish()) {
         return fail();
     }
-    if (!inout.empty()) {
-        if (EVP_DecryptUpdate(ctx, inout.data(), &len, inout.data(),
-                              static_cast<int>(inout.size())) != 1 ||
-            static_cast<std::size_t>(len) != inout.size()) {
-            return fail();
-        }
-    }
-    // The expected tag is set for every packet: the context would otherwise
-    // still hold the previous packet's.  OSSL_PARAM wants a mutable buffer,
-    // so the tag goes through a local copy rather than a const_cast.
-    std::uint8_t expected[aead_tag_size];
-    std::copy(tag.begin(), tag.end(), expected);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, expected, sizeof expected),
-        OSSL_PARAM_construct_end()};
-    if (EVP_CIPHER_CTX_set_params(ctx, params) != 1) return fail();
-    // Final compares the tags in constant time; 0 means forged or corrupt.
-    std::uint8_t no_output[EVP_MAX_BLOCK_LENGTH];
-    if (EVP_DecryptFinal_ex(ctx, no_output, &len) != 1 || len != 0) return fail();
     return true;
 }
 

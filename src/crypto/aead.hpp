@@ -14,6 +14,7 @@
 #include "base/result.hpp"
 #include "crypto/error.hpp"
 #include "crypto/evp_ptr.hpp"
+#include "crypto/provider_cipher.hpp"
 
 namespace weft::crypto {
 
@@ -57,7 +58,8 @@ std::optional<aead_algorithm> aead_algorithm_from_id(std::uint8_t id) noexcept;
 struct aead_key_test_access;  // defined by the unit tests only
 
 // One AEAD key of one direction, with an OpenSSL context keyed for sealing
-// and another keyed for opening.  The key schedule is computed once, in
+// and another keyed for opening, both driven through the provider's own
+// functions rather than EVP (provider_cipher.hpp).  The key schedule is computed once, in
 // create(); each seal()/open() only sets the nonce, so the packet path does
 // no allocation and no key expansion.  The raw key bytes are not kept: they
 // live on only inside the two contexts, which OpenSSL wipes when freeing them.
@@ -126,15 +128,15 @@ public:
     // Whether ChaCha20-Poly1305 payloads up to composed_max_payload take the
     // composition (false for other ciphers, or when the providers lack
     // "ChaCha20" or "POLY1305").
-    bool composed() const noexcept { return stream_ctx_ != nullptr && mac_ctx_ != nullptr; }
+    bool composed() const noexcept { return stream_ctx_.valid() && mac_ctx_ != nullptr; }
 
 private:
     // The unit tests define this to switch a key to OpenSSL's AEAD only, so
     // they can compare the two paths; nothing else may.
     friend struct aead_key_test_access;
 
-    aead_key(aead_algorithm alg, evp_cipher_ctx_ptr seal_ctx, evp_cipher_ctx_ptr open_ctx,
-             evp_cipher_ctx_ptr stream_ctx, evp_mac_ctx_ptr mac_ctx) noexcept
+    aead_key(aead_algorithm alg, provider_cipher seal_ctx, provider_cipher open_ctx,
+             provider_cipher stream_ctx, evp_mac_ctx_ptr mac_ctx) noexcept
         : algorithm_(alg), seal_ctx_(std::move(seal_ctx)), open_ctx_(std::move(open_ctx)),
           stream_ctx_(std::move(stream_ctx)), mac_ctx_(std::move(mac_ctx)) {}
 
@@ -147,11 +149,11 @@ private:
                        std::span<std::uint8_t> inout, std::span<const std::uint8_t, aead_tag_size> tag) noexcept;
 
     aead_algorithm algorithm_;
-    evp_cipher_ctx_ptr seal_ctx_;  // keyed for encryption; null only when moved from
-    evp_cipher_ctx_ptr open_ctx_;  // keyed for decryption; null only when moved from
+    provider_cipher seal_ctx_;  // keyed for encryption; empty only when moved from
+    provider_cipher open_ctx_;  // keyed for decryption; empty only when moved from
     // ChaCha20-Poly1305 only: raw ChaCha20 keyed with the same key, and a
-    // Poly1305 context (keyed per packet).  Null otherwise.
-    evp_cipher_ctx_ptr stream_ctx_;
+    // Poly1305 context (keyed per packet).  Empty otherwise.
+    provider_cipher stream_ctx_;
     evp_mac_ctx_ptr mac_ctx_;
 };
 

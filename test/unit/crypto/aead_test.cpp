@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
@@ -24,7 +25,7 @@
 // open() go through OpenSSL's AEAD only, as before the composition.
 struct weft::crypto::aead_key_test_access {
     static void use_openssl_aead_only(aead_key& key) noexcept {
-        key.stream_ctx_.reset();
+        key.stream_ctx_ = {};
         key.mac_ctx_.reset();
     }
 };
@@ -252,6 +253,59 @@ BOOST_AUTO_TEST_CASE(round_trip_every_algorithm_and_size) {
                     if (size >= 16) BOOST_TEST((buf != plain));  // in place, really encrypted
                     BOOST_TEST_REQUIRE(opener.open(nonce, aad, buf, tag));
                     BOOST_TEST((buf == plain));
+                }
+            }
+        }
+    }
+}
+
+// aead_key drives the providers' functions directly (provider_cipher.hpp);
+// the bytes are those of OpenSSL's EVP interface, used here the plain way
+// with a fresh context per packet, and each opens the other's packets.
+BOOST_AUTO_TEST_CASE(same_bytes_as_openssls_evp_interface) {
+    auto evp_seal = [](const char* cipher_name, const bytes& key, const nonce_t& nonce, const bytes& aad,
+                       bytes& buf, tag_t& tag) {
+        EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+        int len = 0;
+        bool ok = ctx != nullptr &&
+                  EVP_EncryptInit_ex(ctx, EVP_get_cipherbyname(cipher_name), nullptr, key.data(), nonce.data()) == 1 &&
+                  (aad.empty() || EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1) &&
+                  (buf.empty() ||
+                   EVP_EncryptUpdate(ctx, buf.data(), &len, buf.data(), static_cast<int>(buf.size())) == 1);
+        unsigned char rest[32];
+        ok = ok && EVP_EncryptFinal_ex(ctx, rest, &len) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag.size()), tag.data()) == 1;
+        EVP_CIPHER_CTX_free(ctx);
+        return ok;
+    };
+    const std::pair<aead_algorithm, const char*> ciphers[] = {{aead_algorithm::aes_256_gcm, "aes-256-gcm"},
+                                                             {aead_algorithm::aes_128_gcm, "aes-128-gcm"},
+                                                             {aead_algorithm::chacha20_poly1305, "chacha20-poly1305"}};
+    for (const auto& [alg, evp_name] : ciphers) {
+        const bytes key_bytes = random_vector(weft::crypto::key_size(alg));
+        aead_key ours = make_key(alg, key_bytes);
+        aead_key ours_aead_only = make_key(alg, key_bytes);
+        weft::crypto::aead_key_test_access::use_openssl_aead_only(ours_aead_only);
+        for (std::size_t size : {0, 1, 15, 16, 17, 63, 64, 65, 1400, 4097, 65535}) {
+            for (std::size_t aad_size : {0, 1, 16, 33}) {
+                BOOST_TEST_CONTEXT(evp_name << " size " << size << " aad " << aad_size) {
+                    nonce_t nonce{};
+                    weft::crypto::random_bytes(nonce);
+                    const bytes aad = random_vector(aad_size);
+                    const bytes plain = random_vector(size);
+                    bytes reference = plain;
+                    tag_t reference_tag{};
+                    BOOST_TEST_REQUIRE(evp_seal(evp_name, key_bytes, nonce, aad, reference, reference_tag));
+                    for (aead_key* k : {&ours, &ours_aead_only}) {
+                        bytes buf = plain;
+                        tag_t tag{};
+                        BOOST_TEST_REQUIRE(k->seal(nonce, aad, buf, tag));
+                        BOOST_TEST((buf == reference));
+                        BOOST_TEST((tag == reference_tag));
+                        buf = reference;
+                        BOOST_TEST_REQUIRE(k->open(nonce, aad, buf, reference_tag));
+                        BOOST_TEST((buf == plain));
+                    }
                 }
             }
         }
