@@ -48,7 +48,8 @@
 //   queue-packets      0..4096 packets held per peer while it
 //                      negotiates (0: drop them)                 64
 //   hook-timeout       1..3600 seconds, then SIGTERM and 2 s
-//                      later SIGKILL                             30
+//                      later SIGKILL; at stop, for all stop
+//                      hooks together                            30
 //   list-ask-interval  0..3600 seconds: a peer that announces a
 //                      newer node list is asked for it at most
 //                      this often, dialled or not              10
@@ -77,11 +78,11 @@ namespace weft {
 // to `/bin/sh -c` as written; unset means the event runs no hook.
 struct hook_commands {
     std::optional<std::string> up;              // after the TUN device is up
-    std::optional<std::string> down;            // at shutdown, before the TUN device goes
+    std::optional<std::string> down;            // at shutdown, last, before the TUN device goes
     std::optional<std::string> subnet_up;       // a peer's subnet became reachable
     std::optional<std::string> subnet_down;     // a peer's subnet went away
-    std::optional<std::string> my_subnet_up;    // one of this node's own subnets, at start
-    std::optional<std::string> my_subnet_down;  // one of this node's own subnets, at stop
+    std::optional<std::string> my_subnet_up;    // one of this node's own subnets, at start or added by a list
+    std::optional<std::string> my_subnet_down;  // ... at stop (before down) or dropped by a list
 
     friend bool operator==(const hook_commands&, const hook_commands&) = default;
 };

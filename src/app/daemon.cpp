@@ -649,8 +649,21 @@ void daemon::shutdown() {
     }
     if (control_) control_->stop();
     if (neg_) neg_->stop();
-    if (hooks_ && cfg_.hooks.down && tun_)
-        hooks_->run_sync("down", *cfg_.hooks.down, io::interface_hook_env(tun_->name()), cfg_.hook_timeout);
+    if (hooks_ && tun_) {
+        // Queued hooks are dropped and a running one terminated whether or
+        // not there are stop hooks; then my-subnet-down for each own subnet
+        // (undoing the my-subnet-up of the start), then down, all within
+        // one hook-timeout, so the stop fits the unit's TimeoutStopSec.
+        std::vector<io::hook_runner::sync_hook> stop_hooks;
+        const bnl_node* self = bnl_ ? bnl_->by_id(self_id_) : nullptr;
+        if (cfg_.hooks.my_subnet_down && self)
+            for (const auto& s : self->subnets)
+                stop_hooks.push_back({"my-subnet-down", *cfg_.hooks.my_subnet_down,
+                                      io::subnet_hook_env(tun_->name(), s, self->name, self->id)});
+        if (cfg_.hooks.down)
+            stop_hooks.push_back({"down", *cfg_.hooks.down, io::interface_hook_env(tun_->name())});
+        hooks_->run_sync(std::move(stop_hooks), cfg_.hook_timeout);
+    }
     log_.notice("weftd stopped: node {}, interface {}", cfg_.name, tun_ ? tun_->name() : cfg_.interface);
 }
 

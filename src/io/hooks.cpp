@@ -16,7 +16,10 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <thread>
+
+#include "base/utf8.hpp"
 
 namespace weft::io {
 
@@ -100,13 +103,27 @@ int open_pidfd(pid_t pid) noexcept {
 }
 
 // Hook output may echo anything (even what a peer chose, through NODE);
-// it must not forge log lines or terminal escapes.
-void make_printable(std::string& line) noexcept {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    for (char& ch : line) {
-        const auto u = static_cast<unsigned char>(ch);
-        if ((u < 0x20 && ch != '\t') || u == 0x7f) ch = '?';
+// it must not forge log lines or terminal escapes: every control character
+// (C0 but tab, DEL, and C1: U+009B is a CSI as ESC [ is) and every byte
+// that is not part of well-formed UTF-8 (a raw 0x9b is a CSI to a terminal
+// in an 8-bit mode) becomes '?'.
+std::string make_printable(std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    std::string out;
+    out.reserve(line.size());
+    for (std::size_t i = 0; i < line.size();) {
+        const utf8_char c = decode_utf8(line, i);
+        if (c.length == 0 || (is_control_character(c.code_point) && c.code_point != '\t'))
+            out += '?';
+        else
+            out += line.substr(i, c.length);
+        i += c.length == 0 ? 1 : c.length;
     }
+    return out;
+}
+
+void signal_group(pid_t pid, int sig) noexcept {
+    if (::kill(-pid, sig) != 0) ::kill(pid, sig);
 }
 
 double seconds_since(clock::time_point t) {
@@ -127,6 +144,7 @@ struct hook_runner::child {
     asio::steady_timer timer;
     clock::time_point started;
     clock::time_point deadline;  // of the current stage (not used once killed)
+    bool stop_deadline = false;  // the first deadline is the stop sequence's, not the hook's own
     kill_stage stage = kill_stage::none;
     bool reaped = false;
     bool status_known = true;
@@ -161,7 +179,7 @@ hook_runner::hook_runner(asio::io_context& io, logger& log, std::filesystem::pat
 hook_runner::~hook_runner() {
     if (current_ && !current_->reaped) {
         log_.warning("hook {}: still running at shutdown, sending SIGKILL", current_->j.name);
-        if (::kill(-current_->pid, SIGKILL) != 0) ::kill(current_->pid, SIGKILL);
+        signal_group(current_->pid, SIGKILL);
         // Blocks only until the kernel has delivered SIGKILL.
         while (::waitpid(current_->pid, nullptr, 0) < 0 && errno == EINTR) {
         }
@@ -205,29 +223,68 @@ void hook_runner::run(std::string hook_name, std::string command, hook_env env, 
     start_next();
 }
 
+void hook_runner::drop_queue_and_terminate() {
+    if (!queue_.empty()) {
+        // At start with a large node list these can be hundreds of
+        // subnet-up hooks, for a device that is about to go.
+        log_.notice("shutting down: {} queued hook{} dropped, not run", queue_.size(),
+                    queue_.size() == 1 ? "" : "s");
+        for (job& j : queue_) {
+            log_.debug("hook {}: not run (shutting down)", j.name);
+            post_done(j.done, false);
+        }
+        queue_.clear();
+    }
+    if (!current_) return;
+    std::unique_ptr<child> c = std::move(current_);
+    boost::system::error_code ignored;
+    c->exit_watch.cancel(ignored);
+    c->output.cancel(ignored);
+    c->timer.cancel();
+    if (c->stage == child::kill_stage::none && !try_reap(*c)) {
+        log_.warning("hook {}: still running at shutdown, sending SIGTERM", c->j.name);
+        signal_group(c->pid, SIGTERM);
+        c->stage = child::kill_stage::terminated;
+        c->deadline = clock::now() + kill_grace;
+    }
+    const bool ok = wait_blocking(*c);
+    post_done(c->j.done, ok);
+}
+
+bool hook_runner::run_sync(std::vector<sync_hook> hooks, std::chrono::seconds timeout) {
+    drop_queue_and_terminate();
+    bool all_ok = true;
+    std::optional<clock::time_point> deadline;  // set when the first one starts
+    for (std::size_t i = 0; i < hooks.size(); ++i) {
+        if (deadline && clock::now() >= *deadline) {
+            log_.warning("shutting down: {} stop hook{} not run: the {} s for stop hooks are up",
+                         hooks.size() - i, hooks.size() - i == 1 ? "" : "s", timeout.count());
+            for (; i < hooks.size(); ++i) log_.debug("hook {}: not run (no time left)", hooks[i].name);
+            return false;
+        }
+        job j{next_id_++, std::move(hooks[i].name), std::move(hooks[i].command), std::move(hooks[i].env),
+              timeout, {}};
+        std::unique_ptr<child> c = valid_job(j) ? spawn(j) : nullptr;
+        if (!c) {
+            all_ok = false;
+            continue;
+        }
+        if (!deadline) {
+            deadline = c->deadline;
+        } else if (c->deadline > *deadline) {
+            c->deadline = *deadline;
+            c->stop_deadline = true;
+        }
+        all_ok = wait_blocking(*c) && all_ok;
+    }
+    return all_ok;
+}
+
 bool hook_runner::run_sync(std::string hook_name, std::string command, hook_env env,
                            std::chrono::seconds timeout) {
-    // What run() started or queued goes first (header: submission order).
-    if (current_) {
-        std::unique_ptr<child> c = std::move(current_);
-        boost::system::error_code ignored;
-        c->exit_watch.cancel(ignored);
-        c->output.cancel(ignored);
-        c->timer.cancel();
-        const bool ok = wait_blocking(*c);
-        post_done(c->j.done, ok);
-    }
-    while (!queue_.empty()) {
-        job j = std::move(queue_.front());
-        queue_.pop_front();
-        std::unique_ptr<child> c = spawn(j);
-        const bool ok = c && wait_blocking(*c);
-        post_done(c ? c->j.done : j.done, ok);
-    }
-    job j{next_id_++, std::move(hook_name), std::move(command), std::move(env), timeout, {}};
-    if (!valid_job(j)) return false;
-    std::unique_ptr<child> c = spawn(j);
-    return c && wait_blocking(*c);
+    std::vector<sync_hook> hooks;
+    hooks.push_back({std::move(hook_name), std::move(command), std::move(env)});
+    return run_sync(std::move(hooks), timeout);
 }
 
 void hook_runner::start_next() {
@@ -355,8 +412,7 @@ void hook_runner::watch_deadline() {
 void hook_runner::read_output(child& c, bool final) {
     auto emit = [&] {
         if (c.lines < max_output_lines) {
-            make_printable(c.partial);
-            log_.info("hook {}: {}", c.j.name, c.partial);
+            log_.info("hook {}: {}", c.j.name, make_printable(c.partial));
             ++c.lines;
         } else {
             ++c.dropped;
@@ -404,21 +460,23 @@ bool hook_runner::try_reap(child& c) {
 }
 
 void hook_runner::escalate(child& c) {
-    auto signal_group = [&](int sig) {
-        if (::kill(-c.pid, sig) != 0) ::kill(c.pid, sig);
-    };
     switch (c.stage) {
         case child::kill_stage::none:
-            log_.warning("hook {}: still running after {} s, sending SIGTERM", c.j.name,
-                         c.j.timeout.count());
-            signal_group(SIGTERM);
+            if (c.stop_deadline)
+                log_.warning("hook {}: still running after {:.1f} s when the time for stop hooks was up, "
+                             "sending SIGTERM",
+                             c.j.name, seconds_since(c.started));
+            else
+                log_.warning("hook {}: still running after {} s, sending SIGTERM", c.j.name,
+                             c.j.timeout.count());
+            signal_group(c.pid, SIGTERM);
             c.stage = child::kill_stage::terminated;
             c.deadline = clock::now() + kill_grace;
             break;
         case child::kill_stage::terminated:
             log_.warning("hook {}: still running {} s after SIGTERM, sending SIGKILL", c.j.name,
                          kill_grace.count());
-            signal_group(SIGKILL);
+            signal_group(c.pid, SIGKILL);
             c.stage = child::kill_stage::killed;
             break;
         case child::kill_stage::killed:

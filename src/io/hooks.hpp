@@ -9,7 +9,8 @@
 //   given; nothing of the daemon's environment is inherited.
 // - stdin is /dev/null; stdout and stderr share one pipe whose lines are
 //   logged as "hook NAME: LINE" (at most max_output_lines lines of at most
-//   max_line_bytes each per run, control characters replaced by '?').  The
+//   max_line_bytes each per run; control characters, C1 ones (U+0080..U+009F)
+//   included, and bytes that are not UTF-8 replaced by '?', tabs kept).  The
 //   working directory is the configuration directory; every other file
 //   descriptor is closed (close_range).  Signal dispositions and the signal
 //   mask are reset, and the child leads its own process group, so a timeout
@@ -20,6 +21,10 @@
 //   death by signal is logged at warning.  Every child is reaped, through
 //   waitpid on its pid: a background process the script leaves behind is
 //   the script's business (its output after the script's exit is not read).
+// - Stop (run_sync): queued hooks that have not started are dropped, the
+//   running one is sent SIGTERM at once (SIGKILL kill_grace later), then the
+//   stop hooks run in order, together within one timeout.  So a stop takes
+//   at most timeout + 2 * kill_grace, however long the queue was.
 //
 // Exit is watched through a pidfd (pidfd_open, Linux >= 5.3) registered with
 // the io_context, not a SIGCHLD signal_set: that leaves SIGCHLD's process-wide
@@ -80,7 +85,8 @@ class hook_runner {
     hook_runner(boost::asio::io_context& io, logger& log, std::filesystem::path cwd,
                 std::chrono::seconds timeout);
     // A hook still running is killed (SIGKILL to its group) and reaped;
-    // queued ones are dropped.  Both are logged.
+    // queued ones are dropped.  Both are logged.  A clean stop goes through
+    // run_sync first, which leaves nothing for this to do.
     ~hook_runner();
     hook_runner(const hook_runner&) = delete;
     hook_runner& operator=(const hook_runner&) = delete;
@@ -92,14 +98,29 @@ class hook_runner {
     // logged (and `done(false)`).
     void run(std::string hook_name, std::string command, hook_env env, completion done = {});
 
-    // Runs `command` now and waits for it: for `down` at shutdown, after the
-    // io_context has stopped.  To keep the submission order, hooks still
-    // running or queued from run() are first completed the same way, each
-    // within its own timeout (their completions are posted to the
-    // io_context, which runs them only if it runs again).  This command is
-    // sent SIGTERM after `timeout` and SIGKILL kill_grace later, so the call
-    // returns within timeout + kill_grace of starting it.  Returns true when
-    // it exited with status 0.  Blocks: never call it from a handler.
+    // One hook of the stop sequence.
+    struct sync_hook {
+        std::string name;
+        std::string command;
+        hook_env env;
+    };
+
+    // The stop sequence, after the io_context has stopped (the device is
+    // about to go, so what run() queued is moot):
+    // 1. hooks queued by run() that have not started are dropped (one
+    //    notice line with their number; done(false) is posted);
+    // 2. a hook still running is sent SIGTERM now and SIGKILL kill_grace
+    //    later, and reaped;
+    // 3. `hooks` run one after another, in order, all within `timeout` of
+    //    the first one's start: the one running then gets SIGTERM, SIGKILL
+    //    kill_grace later, and those not started by then are not run (a
+    //    warning).
+    // Returns within timeout + 2 * kill_grace; true when every one of
+    // `hooks` ran and exited with status 0 (also when `hooks` is empty).
+    // Completions are posted to the io_context, which runs them only if it
+    // runs again.  Blocks: never call it from a handler.
+    bool run_sync(std::vector<sync_hook> hooks, std::chrono::seconds timeout);
+    // The same with a single stop hook (`down`).
     bool run_sync(std::string hook_name, std::string command, hook_env env,
                   std::chrono::seconds timeout);
 
@@ -134,6 +155,8 @@ class hook_runner {
     void escalate(child& c);
     // Logs the outcome and closes the child's descriptors; returns success.
     bool finish(child& c);
+    // Stop steps 1 and 2 of run_sync.
+    void drop_queue_and_terminate();
     // Waits for `c` with poll(2), escalating at its deadlines.
     bool wait_blocking(child& c);
     bool valid_job(const job& j);

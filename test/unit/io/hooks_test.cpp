@@ -14,6 +14,8 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -46,6 +48,12 @@ bool no_children() {
 
 double seconds_since(clock_type::time_point t) {
     return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+// Waits (bounded) until `p` exists: a hook has got that far.
+bool wait_for_file(const fs::path& p) {
+    for (int i = 0; i < 500 && !fs::exists(p); ++i) std::this_thread::sleep_for(10ms);
+    return fs::exists(p);
 }
 
 // A scratch configuration directory, a logger writing into it, and a runner
@@ -165,6 +173,24 @@ BOOST_AUTO_TEST_CASE(control_characters_in_output_are_neutralised) {
     BOOST_TEST(f.logged("hook up: a?[31mb?c\n"));
 }
 
+BOOST_AUTO_TEST_CASE(c1_controls_and_invalid_utf8_in_output_are_neutralised) {
+    hook_fixture f;
+    // U+009B (CSI) as UTF-8; a raw 0x9b and a lone 0xff (not UTF-8); tab,
+    // and real non-ASCII text (U+00E9, U+20AC) kept.
+    f.runner->run("up",
+                  "printf 'a\\302\\233[2Jb\\n'; printf 'c\\233[2Jd\\377e\\n'; "
+                  "printf 'f\\tg \\303\\251 \\342\\202\\254\\n'",
+                  {});
+    f.drain();
+    const std::string log = f.log_text();
+    BOOST_TEST(log.find("\xc2\x9b") == std::string::npos);
+    BOOST_TEST(log.find('\x9b') == std::string::npos);
+    BOOST_TEST(log.find('\xff') == std::string::npos);
+    BOOST_TEST(f.logged("hook up: a?[2Jb\n"));
+    BOOST_TEST(f.logged("hook up: c?[2Jd?e\n"));
+    BOOST_TEST(f.logged("hook up: f\tg \xc3\xa9 \xe2\x82\xac\n"));
+}
+
 BOOST_AUTO_TEST_CASE(nonzero_exit_is_logged_at_warning) {
     hook_fixture f;
     std::optional<bool> ok;
@@ -273,18 +299,81 @@ BOOST_AUTO_TEST_CASE(run_sync_returns_within_its_timeout) {
     BOOST_TEST(no_children());
 }
 
-BOOST_AUTO_TEST_CASE(run_sync_keeps_the_submission_order) {
+BOOST_AUTO_TEST_CASE(run_sync_drops_queued_hooks_and_terminates_the_running_one_at_once) {
     hook_fixture f;
-    // Queued (and the first one started) but the loop never ran: shutdown.
-    f.runner->run("my-subnet-down", "sleep 0.2; echo 1 >> order.out", {});
-    f.runner->run("my-subnet-down", "echo 2 >> order.out", {});
-    BOOST_TEST(f.runner->run_sync("down", "echo 3 >> order.out",
-                                  weft::io::interface_hook_env("weft0"), 5s));
+    std::vector<std::pair<int, bool>> done;
+    // Started, but the loop never ran: shutdown.  A 10 s timeout that the
+    // stop does not wait for.
+    f.runner->run("up", "touch started; sleep 30", {}, [&](bool r) { done.emplace_back(1, r); });
+    f.runner->run("subnet-up", "touch ran2", {}, [&](bool r) { done.emplace_back(2, r); });
+    BOOST_REQUIRE(wait_for_file(f.dir / "started"));
+    const auto start = clock_type::now();
+    BOOST_TEST(f.runner->run_sync("down", "echo 3 >> order.out", weft::io::interface_hook_env("weft0"), 5s));
+    BOOST_TEST(seconds_since(start) < 1.0);
     BOOST_TEST(f.runner->idle());
-    BOOST_TEST(slurp(f.dir / "order.out") == "1\n2\n3\n");
+    BOOST_TEST(slurp(f.dir / "order.out") == "3\n");
+    BOOST_TEST(!fs::exists(f.dir / "ran2"));
+    BOOST_TEST(f.logged("warning: hook up: still running at shutdown, sending SIGTERM"));
+    BOOST_TEST(f.logged("hook up: killed by signal 15 (SIGTERM)"));
+    BOOST_TEST(f.logged("notice: shutting down: 1 queued hook dropped, not run"));
+    BOOST_TEST(f.logged("hook subnet-up: not run (shutting down)"));
     BOOST_TEST(no_children());
-    // The abandoned async waits end quietly when the loop runs again.
+    // The abandoned async waits end quietly when the loop runs again; the
+    // completions say neither succeeded.
     f.drain();
+    BOOST_TEST((done == std::vector<std::pair<int, bool>>{{2, false}, {1, false}}));
+}
+
+BOOST_AUTO_TEST_CASE(stop_is_bounded_however_many_hooks_are_queued) {
+    hook_fixture f(1s);
+    // Each ignores SIGTERM: run one after another, as before, they would
+    // take 3 * (1 s + kill_grace) before `down` even started.
+    for (int i = 1; i <= 3; ++i)
+        f.runner->run("subnet-up", "trap '' TERM; touch ran" + std::to_string(i) + "; sleep 30", {});
+    BOOST_REQUIRE(wait_for_file(f.dir / "ran1"));
+    const auto start = clock_type::now();
+    BOOST_TEST(f.runner->run_sync("down", "true", {}, 1s));
+    const double took = seconds_since(start);
+    BOOST_TEST(took >= 1.9);  // kill_grace: the running one ignores SIGTERM
+    BOOST_TEST(took < 1.0 + 2.0 + 0.5);
+    BOOST_TEST(!fs::exists(f.dir / "ran2"));
+    BOOST_TEST(!fs::exists(f.dir / "ran3"));
+    BOOST_TEST(f.logged("hook subnet-up: still running at shutdown, sending SIGTERM"));
+    BOOST_TEST(f.logged("hook subnet-up: still running 2 s after SIGTERM, sending SIGKILL"));
+    BOOST_TEST(f.logged("notice: shutting down: 2 queued hooks dropped, not run"));
+    BOOST_TEST(f.logged("hook down: done after"));
+    BOOST_TEST(no_children());
+    f.drain();
+}
+
+BOOST_AUTO_TEST_CASE(stop_hooks_run_in_order_within_one_timeout) {
+    hook_fixture f;
+    std::vector<hook_runner::sync_hook> hooks{
+        {"my-subnet-down", "echo 1 >> order.out", {}},
+        {"my-subnet-down", "echo 2 >> order.out", {}},
+        {"down", "echo 3 >> order.out", {}},
+    };
+    BOOST_TEST(f.runner->run_sync(hooks, 5s));
+    BOOST_TEST(slurp(f.dir / "order.out") == "1\n2\n3\n");
+    BOOST_TEST(f.runner->run_sync({}, 5s));  // nothing to run, nothing to stop
+    BOOST_TEST(!f.runner->run_sync({{"down", "exit 1", {}}}, 5s));
+
+    // One slow stop hook uses up the shared time: the next is cut short at
+    // the common deadline (not its own 1 s), the last is not run.
+    std::vector<hook_runner::sync_hook> slow{
+        {"my-subnet-down", "sleep 0.6", {}},
+        {"my-subnet-down", "sleep 30", {}},
+        {"down", "touch down-ran", {}},
+    };
+    const auto start = clock_type::now();
+    BOOST_TEST(!f.runner->run_sync(slow, 1s));
+    const double took = seconds_since(start);
+    BOOST_TEST(took >= 0.9);
+    BOOST_TEST(took < 1.0 + 1.0);  // SIGTERM was enough
+    BOOST_TEST(!fs::exists(f.dir / "down-ran"));
+    BOOST_TEST(f.logged("when the time for stop hooks was up, sending SIGTERM"));
+    BOOST_TEST(f.logged("warning: shutting down: 1 stop hook not run: the 1 s for stop hooks are up"));
+    BOOST_TEST(no_children());
 }
 
 BOOST_AUTO_TEST_CASE(destroying_the_runner_kills_and_reaps_a_running_hook) {
