@@ -1,5 +1,7 @@
 #include "checker.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <system_error>
 
 #include "io/file.hpp"
+#include "io/unique_fd.hpp"
 
 namespace weft::nscheck {
 
@@ -17,17 +20,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// resolvconf and systemd-resolved make resolv.conf a symlink: the file to
-// rewrite is its final target (renaming over the link would replace the link
-// with a plain file).  Follows at most 40 links, like the kernel.
-fs::path final_target(fs::path p) {
-    for (int hop = 0; hop < 40; ++hop) {
-        std::error_code ec;
-        if (!fs::is_symlink(fs::symlink_status(p, ec)) || ec) return p;
-        fs::path t = fs::read_symlink(p, ec);
-        if (ec) return p;
-        p = t.is_absolute() ? t : p.parent_path() / t;
-    }
+// The lock file of a run: beside the master, so two runs on the same master
+// exclude each other and runs on different masters (the tests) do not.
+fs::path lock_path(const fs::path& master) {
+    fs::path p = master;
+    p += ".lock";
     return p;
 }
 
@@ -48,12 +45,40 @@ bool contains(const std::vector<nameserver>& v, const nameserver& n) {
 
 exit_status checker::run() {
     const auto deadline = clock::now() + s_.deadline;
-    const fs::path target = final_target(s_.resolv);
+    // resolvconf and systemd-resolved make resolv.conf a symlink: the file to
+    // rewrite is its final target (renaming over the link would replace the
+    // link with a plain file).  A loop is an error: nothing to write.
+    fs::path target;
+    if (auto ec = io::final_symlink_target(s_.resolv, target)) {
+        log_.error("cannot follow {}: {}", s_.resolv.string(), ec.message());
+        return exit_status::failure;
+    }
     // The same file under two names (a symlink, "//"): writing the pruned
     // list would overwrite the master, and the dead servers would be lost.
     if (std::error_code ec; fs::equivalent(target, s_.master, ec)) {
         log_.error("{} and {} are the same file", s_.resolv.string(), s_.master.string());
         return exit_status::failure;
+    }
+
+    // One run at a time (cron every 5 minutes, the up hook's --init-master,
+    // a hand run): an exclusive lock held until run() returns.  A dry run
+    // writes nothing, not even the lock file, and needs no lock.
+    io::unique_fd lock;
+    if (!s_.dry_run) {
+        const fs::path lp = lock_path(s_.master);
+        lock.reset(::open(lp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600));
+        if (lock.get() < 0) {
+            log_.error("cannot open the lock file {}: {}", lp.string(), std::strerror(errno));
+            return exit_status::failure;
+        }
+        if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+            if (errno == EWOULDBLOCK) {
+                log_.warning("another weft-nscheck holds {}: this run does nothing", lp.string());
+                return exit_status::busy;
+            }
+            log_.error("cannot lock {}: {}", lp.string(), std::strerror(errno));
+            return exit_status::failure;
+        }
     }
 
     // The master: read it, or make it from resolv.conf the first time.
@@ -75,6 +100,15 @@ exit_status checker::run() {
     if (!master) {
         log_.error("{}{}: {}", master_is_new ? "cannot make the master from " : "",
                    master_is_new ? target.string() : s_.master.string(), master.error().message());
+        return exit_status::failure;
+    }
+    // A master without a nameserver would make a resolv.conf without one.
+    if (master->nameservers().empty()) {
+        if (master_is_new)
+            log_.error("{} lists no nameserver: not making the master {} from it", target.string(),
+                       s_.master.string());
+        else
+            log_.error("{} lists no nameserver: {} left as it is", s_.master.string(), target.string());
         return exit_status::failure;
     }
     if (master_is_new && !s_.dry_run) {
@@ -99,29 +133,31 @@ exit_status checker::run() {
     const auto servers = master->nameservers();
     std::vector<bool> keep(servers.size(), false);
     bool none_answered = false;
-    if (servers.empty()) {
-        log_.warning("{} lists no nameserver: nothing to check", s_.master.string());
-    } else {
-        auto outcomes = probe_all(servers, s_.probe, deadline);
-        std::vector<std::string> dead;
-        for (std::size_t i = 0; i < servers.size(); ++i) {
-            keep[i] = outcomes[i].alive;
-            log_.info("nameserver {}: {}", servers[i].to_string(), outcomes[i].detail);
-            if (!keep[i]) dead.push_back(servers[i].to_string() + " (" + outcomes[i].detail + ")");
-        }
-        if (std::none_of(keep.begin(), keep.end(), [](bool b) { return b; })) {
-            // Better a slow resolver than none: keep the whole master list.
-            none_answered = true;
-            std::fill(keep.begin(), keep.end(), true);
-            std::string list;
-            for (const auto& d : dead) list += (list.empty() ? "" : ", ") + d;
-            log_.warning("no nameserver answered: {}; resolv.conf keeps the master list: {}", list,
-                         join(servers));
-        }
+    auto outcomes = probe_all(servers, s_.probe, deadline);
+    std::vector<std::string> dead;
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        keep[i] = outcomes[i].alive;
+        log_.info("nameserver {}: {}", servers[i].to_string(), outcomes[i].detail);
+        if (!keep[i]) dead.push_back(servers[i].to_string() + " (" + outcomes[i].detail + ")");
+    }
+    if (std::none_of(keep.begin(), keep.end(), [](bool b) { return b; })) {
+        // Better a slow resolver than none: keep the whole master list.
+        none_answered = true;
+        std::fill(keep.begin(), keep.end(), true);
+        std::string list;
+        for (const auto& d : dead) list += (list.empty() ? "" : ", ") + d;
+        log_.warning("no nameserver answered: {}; resolv.conf keeps the master list: {}", list,
+                     join(servers));
     }
     std::vector<nameserver> listed;
     for (std::size_t i = 0; i < servers.size(); ++i)
         if (keep[i]) listed.push_back(servers[i]);
+    // Checked above (the master lists one, and all are kept if none answers);
+    // a resolv.conf without a nameserver is never written.
+    if (listed.empty()) {
+        log_.error("no nameserver to list: {} left as it is", target.string());
+        return exit_status::failure;
+    }
     const std::string next = master->render(keep);
 
     // What resolv.conf says now, to log the changes (and skip a write that
@@ -168,19 +204,19 @@ exit_status checker::run() {
     } else if (unchanged) {
         log_.debug("{} is up to date", target.string());
     } else {
-        // Keep the file's mode and owner (a resolver daemon may own it).
+        // Keep the file's mode; write_file_atomic keeps its owner, SELinux
+        // label and ACL (a resolver daemon may own it), or writes nothing.
         unsigned mode = 0644;
         struct stat before {};
-        const bool known = have_current && ::stat(target.c_str(), &before) == 0;
-        if (known) mode = static_cast<unsigned>(before.st_mode & 07777);
-        if (auto ec = io::write_file_atomic(target, next, mode)) {
+        if (have_current && ::stat(target.c_str(), &before) == 0)
+            mode = static_cast<unsigned>(before.st_mode & 07777);
+        const io::write_options how{.mode = mode,
+                                    .symlinks = io::symlink_policy::follow,
+                                    .owner = io::owner_policy::keep_or_fail};
+        if (auto ec = io::write_file_atomic(target, next, how)) {
             log_.error("cannot write {}: {}", target.string(), ec.message());
             return exit_status::failure;
         }
-        if (known && (before.st_uid != ::geteuid() || before.st_gid != ::getegid()) &&
-            ::chown(target.c_str(), before.st_uid, before.st_gid) != 0)
-            log_.warning("cannot give {} back to uid {} gid {}: {}", target.string(), before.st_uid,
-                         before.st_gid, std::strerror(errno));
         log_.info("wrote {} (nameservers: {})", target.string(), now_lists);
     }
     return none_answered ? exit_status::none_answered : exit_status::ok;

@@ -1,7 +1,9 @@
 // One run of the nameserver checker: read the master list (creating it from
 // resolv.conf the first time), probe its nameservers, and make resolv.conf
 // list the ones that answer, in master order, every other line of the
-// master kept as it is.
+// master kept as it is.  A master without a nameserver is refused.  One run
+// at a time: each (but a dry run) holds an exclusive flock(2) on the file
+// MASTER.lock beside the master, created 0600 and never removed.
 #pragma once
 
 #include <chrono>
@@ -16,9 +18,10 @@ namespace weft::nscheck {
 // The exit status of weft-nscheck (also in cron/README.md).
 enum class exit_status : int {
     ok = 0,             // resolv.conf lists the answering nameservers (written or already so)
-    failure = 1,        // unreadable or malformed file, failed write
+    failure = 1,        // unreadable or malformed file, no nameserver listed, failed write
     usage = 2,          // bad command line
     none_answered = 3,  // no nameserver answered: resolv.conf lists the master's
+    busy = 4,           // another run holds the lock (MASTER.lock): this one did nothing
 };
 
 struct settings {

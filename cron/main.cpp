@@ -27,8 +27,9 @@ constexpr const char* summary =
 
 constexpr const char* exit_codes =
     "\nexit status: 0 done (resolv.conf lists the answering nameservers),\n"
-    "  1 failure (unreadable or malformed file, failed write), 2 usage error,\n"
-    "  3 no nameserver answered (resolv.conf lists the master's)\n";
+    "  1 failure (unreadable or malformed file, no nameserver in the master, failed\n"
+    "  write), 2 usage error, 3 no nameserver answered (resolv.conf lists the\n"
+    "  master's), 4 another run holds the lock MASTER.lock (nothing done)\n";
 
 template <class T>
 T in_range(const po::variables_map& vm, const char* name, T lo, T hi) {

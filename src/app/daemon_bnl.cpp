@@ -95,7 +95,9 @@ void daemon::bnl_received(std::uint32_t peer, std::string bytes) {
     struct stat st {};
     if (::stat(cfg_.bnl.c_str(), &st) == 0) mode = st.st_mode & 07777;
     const verified_bnl& v = *j.candidate;
-    if (auto ec = io::write_file_atomic(cfg_.bnl, v.bytes, mode))
+    // Through a symlink to where it points, whose mode `mode` is.
+    if (auto ec = io::write_file_atomic(cfg_.bnl, v.bytes,
+                                        io::write_options{.mode = mode, .symlinks = io::symlink_policy::follow}))
         log_.error("cannot save node list version {} to {}: {} (applied in memory only)", v.list.version,
                    cfg_.bnl.string(), ec.message());
     const std::string why = "node list from " + from;

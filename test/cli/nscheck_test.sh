@@ -3,7 +3,9 @@
 # answers, one that is silent, one that sends garbage, one that answers with
 # the wrong id, one that answers only while a flag file exists.  Checks the
 # rewritten file byte for byte, master order, the no-change case, first-run
-# master creation, the all-dead case, the deadline, symlinks and usage errors.
+# master creation, the all-dead case, the deadline, symlinks (and their
+# loops), the owner and ACL kept, a master without a nameserver, the run
+# lock and usage errors.
 set -uo pipefail
 SRC=${WEFT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${WEFT_BUILD_DIR:-$SRC/build}
@@ -181,14 +183,29 @@ ms=$((($(date +%s%N) - start) / 1000000))
 D4=$T_TMP/link; mkdir -p "$D4/run"
 printf 'search x.test\nnameserver 127.0.0.3\nnameserver 127.0.0.2\n' >"$D4/run/resolv.conf"
 chmod 0640 "$D4/run/resolv.conf"
-[[ $(id -u) == 0 ]] && chown 65534:65534 "$D4/run/resolv.conf"  # as a resolver daemon's file
+[[ $(id -u) == 0 ]] && chown 12345:12346 "$D4/run/resolv.conf"  # as a resolver daemon's file
 owner=$(stat -c %u:%g "$D4/run/resolv.conf")
+acl=
+if ! command -v setfacl >/dev/null; then echo "skip  ACL kept (no setfacl)"
+elif ! setfacl -m u:12345:r "$D4/run/resolv.conf" 2>"$T_TMP/setfacl.err"; then
+  echo "skip  ACL kept (no ACLs here: $(<"$T_TMP/setfacl.err"))"
+else acl=$(getfacl -cp "$D4/run/resolv.conf"); fi
 ln -s run/resolv.conf "$D4/resolv.conf"
 t_run "symlinked resolv.conf" 0 "$B" --resolv "$D4/resolv.conf" --master "$D4/master" "${FAST[@]}"
 [[ -L $D4/resolv.conf ]] && t_ok "  still a symlink" || t_bad "  the symlink was replaced"
 t_eq "  target rewritten" "$(<"$D4/run/resolv.conf")" "$(printf 'search x.test\nnameserver 127.0.0.2')"
 t_eq "  target mode kept" "$(stat -c %a "$D4/run/resolv.conf")" 640
 t_eq "  target owner kept" "$(stat -c %u:%g "$D4/run/resolv.conf")" "$owner"
+[[ -n $acl ]] && t_eq "  target ACL kept" "$(getfacl -cp "$D4/run/resolv.conf")" "$acl"
+
+# --- a symlink loop: an error, nothing written, the links stay
+D10=$T_TMP/loop; mkdir "$D10"
+ln -s lb "$D10/la"; ln -s la "$D10/lb"
+printf 'nameserver 127.0.0.2\nnameserver 127.0.0.3\n' >"$D10/master"
+t_run "resolv.conf in a symlink loop" 1 "$B" --resolv "$D10/la" --master "$D10/master" "${FAST[@]}"
+t_contains "  says why" "$T_ERR" "error: cannot follow $D10/la: Too many levels of symbolic links"
+[[ -L $D10/la && -L $D10/lb ]] && t_ok "  both links stay links" || t_bad "  a link was replaced"
+t_eq "  nothing else written" "$(ls "$D10" | tr '\n' ' ')" "la lb master "
 
 # --- --init-master: create if missing, never overwrite, touch nothing else
 D5=$T_TMP/init; mkdir "$D5"
@@ -213,6 +230,60 @@ rm "$D5/master"; printf 'nameserver fe80::1%%bad/name\n' >"$D5/resolv.conf"
 t_run "first run from a malformed resolv.conf" 1 "$B" --resolv "$D5/resolv.conf" --master "$D5/master" "${FAST[@]}"
 t_contains "  says why" "$T_ERR" "cannot make the master from"
 [[ -e $D5/master ]] && t_bad "  a master was made" || t_ok "  no master made"
+
+# --- no nameserver: never a master or a resolv.conf without one
+D9=$T_TMP/empty; mkdir "$D9"
+printf '# generated at boot: no resolver yet\n' >"$D9/resolv.conf"
+t_run "--init-master from a resolv.conf without a nameserver" 1 "$B" --resolv "$D9/resolv.conf" \
+  --master "$D9/master" --init-master --log stderr
+t_contains "  says why" "$T_ERR" "error: $D9/resolv.conf lists no nameserver: not making the master $D9/master from it"
+[[ -e $D9/master ]] && t_bad "  a master was made" || t_ok "  no master made"
+t_run "first run from a resolv.conf without a nameserver" 1 "$B" --resolv "$D9/resolv.conf" --master "$D9/master" \
+  "${FAST[@]}"
+t_contains "  says why" "$T_ERR" "error: $D9/resolv.conf lists no nameserver: not making the master $D9/master from it"
+[[ -e $D9/master ]] && t_bad "  a master was made" || t_ok "  no master made"
+t_eq "  resolv.conf untouched" "$(<"$D9/resolv.conf")" "# generated at boot: no resolver yet"
+printf '# resolvers\nsearch x.test\n' >"$D9/master"
+printf 'nameserver 127.0.0.2\n' >"$D9/resolv.conf"
+t_run "a master without a nameserver" 1 "$B" --resolv "$D9/resolv.conf" --master "$D9/master" "${FAST[@]}"
+t_contains "  says why" "$T_ERR" "error: $D9/master lists no nameserver: $D9/resolv.conf left as it is"
+t_eq "  resolv.conf untouched" "$(<"$D9/resolv.conf")" "nameserver 127.0.0.2"
+t_run "  nor in a dry run" 1 "$B" --resolv "$D9/resolv.conf" --master "$D9/master" "${FAST[@]}" --dry-run
+t_eq "  which prints nothing" "$T_OUT" ""
+
+# --- one run at a time: a lock on MASTER.lock
+D11=$T_TMP/lock; mkdir "$D11"
+printf 'nameserver 127.0.0.2\nnameserver 127.0.0.3\n' >"$D11/master"
+printf 'nameserver 127.0.0.3\n' >"$D11/resolv.conf"
+exec {lockfd}>"$D11/master.lock"
+flock -n "$lockfd" || t_bad "could not take the test's lock"
+t_run "a run while another holds the lock" 4 "$B" --resolv "$D11/resolv.conf" --master "$D11/master" "${FAST[@]}"
+t_contains "  says why" "$T_ERR" "warning: another weft-nscheck holds $D11/master.lock: this run does nothing"
+t_eq "  resolv.conf untouched" "$(<"$D11/resolv.conf")" "nameserver 127.0.0.3"
+t_run "  --init-master too" 4 "$B" --resolv "$D11/resolv.conf" --master "$D11/master" --init-master --log stderr
+t_run "  a dry run takes no lock" 0 "$B" --resolv "$D11/resolv.conf" --master "$D11/master" "${FAST[@]}" --dry-run
+exec {lockfd}>&-
+rm "$D11/master.lock"
+# Two real runs: the first holds the lock while it waits for the silent .3.
+"$B" --resolv "$D11/resolv.conf" --master "$D11/master" --port "$PORT" --timeout 1500 --attempts 1 \
+  --deadline 3000 --log stderr 2>"$T_TMP/first.err" &
+first=$!
+# Held once /proc/locks lists its inode (taking the lock to test it could
+# make the first run find it held).
+wait_locked() {
+  local i ino
+  for ((i = 0; i < 150; i++)); do
+    ino=$(stat -c %i "$1" 2>/dev/null) && grep -q ":$ino " /proc/locks && return 0
+    sleep 0.02
+  done
+  return 1
+}
+wait_locked "$D11/master.lock" || t_bad "  the first run never took the lock"
+t_run "a second run during the first" 4 "$B" --resolv "$D11/resolv.conf" --master "$D11/master" "${FAST[@]}"
+wait "$first"; rc=$?
+t_eq "  the first run completes" "$rc" 0
+t_eq "  and writes" "$(<"$D11/resolv.conf")" "nameserver 127.0.0.2"
+t_eq "  the lock file is 0600" "$(stat -c %a "$D11/master.lock")" 600
 
 # --- resolv.conf that is the master under another name: refused, neither file touched
 D8=$T_TMP/same; mkdir "$D8"
@@ -260,5 +331,6 @@ t_run "same path twice" 2 "$B" --resolv "$T_TMP/x" --master "$T_TMP/x"
 t_run "--help" 0 "$B" --help
 t_contains "  lists --deadline" "$T_OUT" "--deadline"
 t_contains "  documents exit status" "$T_OUT" "3 no nameserver answered"
+t_contains "  and the lock" "$T_OUT" "4 another run holds the lock MASTER.lock"
 
 t_finish
