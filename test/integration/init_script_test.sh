@@ -11,13 +11,16 @@
 # second start, status, reload (HUP), push (USR1), the daemon's process
 # state, ping across, stop, status of a stopped daemon, and the refusals:
 # broken configuration on start, restart and reload, a second daemon on the
-# same pidfile, bad net names and actions.
+# same pidfile, bad net names and actions; the LSB codes (6 no weft.conf,
+# 7 reload/push of a stopped net); a pidfile counts only while locked: an
+# unlocked one naming a live weftd (a reused pid) is stale, a locked one
+# naming another program is neither signalled nor removed.
 set -uo pipefail
 SRC=${WEFT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRC/test/lib/assert.sh"
 source "$SRC/test/integration/lib/mesh.sh"
 mesh_require_root
-for t in start-stop-daemon sh; do
+for t in start-stop-daemon sh flock; do
   command -v "$t" >/dev/null || { echo "SKIP: needs $t"; exit 77; }
 done
 
@@ -209,6 +212,9 @@ grep -q "weftd stopped" "$LOG" && t_ok "  clean stop logged" || t_bad "  no stop
 ip -n "${M_NS[1]}" link show weft0 >/dev/null 2>&1 && t_bad "  weft0 still there" || t_ok "  weft0 gone"
 A_PID=
 t_run "status of a stopped daemon" 3 init status n1
+t_run "reload of a stopped net: not running (LSB 7)" 7 init reload n1
+t_contains "  says so" "$T_OUT$T_ERR" "not running"
+t_run "push of a stopped net: 7" 7 init push n1
 t_run "stop again: nothing to do" 0 init stop n1
 echo 999999 >"$PIDF"
 t_run "status with a stale pidfile: dead, pidfile exists" 1 init status n1
@@ -228,7 +234,7 @@ mv "$M_DIR/n1/bnl.signed" "$M_DIR/n1/bnl.moved"
 t_run "start with a missing node list fails" 1 init start n1
 t_contains "  naming it" "$T_ERR" "bnl.signed"
 mv "$M_DIR/n1/bnl.moved" "$M_DIR/n1/bnl.signed"
-t_run "start of a net without a directory fails" 1 init start nosuchnet
+t_run "start of a net without a directory: not configured (LSB 6)" 6 init start nosuchnet
 t_contains "  naming the missing weft.conf" "$T_OUT$T_ERR" "no $M_DIR/nosuchnet/weft.conf"
 t_run "a net name with a slash is refused" 2 init start ../n1
 t_run "an unknown action is refused" 2 init frobnicate
@@ -240,6 +246,31 @@ t_contains "  and says so" "$T_OUT$T_ERR" "nothing to start"
 t_run "NETS empty, nothing running: status 3" 3 init status
 t_run "start n1 by name" 0 init start n1
 A_PID=$(cat "$PIDF" 2>/dev/null)
+# A dead net's pidfile, unlocked, naming a live weftd (n1's: the pid reused).
+echo "$A_PID" >"$RUN/ghost.pid"
+h0=$(grep -c 'SIGHUP' "$LOG") u0=$(grep -c 'SIGUSR1' "$LOG")
+t_run "status of a net whose unlocked pidfile names a live weftd: dead, pidfile exists" 1 init status ghost
+t_run "  reload of it: not running (7)" 7 init reload ghost
+t_run "  push of it: 7" 7 init push ghost
+t_run "  stop of it: nothing to stop" 0 init stop ghost
+t_contains "  says so" "$T_OUT$T_ERR" "not running"
+sleep 0.5
+alive "$A_PID" && t_ok "  n1's weftd was not signalled" || t_bad "  n1's weftd was killed"
+t_eq "  nor reloaded" "$(grep -c 'SIGHUP' "$LOG")" "$h0"
+t_eq "  nor pushed to" "$(grep -c 'SIGUSR1' "$LOG")" "$u0"
+[[ ! -e $RUN/ghost.pid ]] && t_ok "  the stale pidfile removed" || t_bad "  $RUN/ghost.pid left"
+t_run "  n1 still runs" 0 init status n1
+# A locked pidfile whose pid is not weftd: neither signalled nor removed.
+(exec 8>"$RUN/odd.pid" && flock 8 && echo "$BASHPID" >&8 && exec sleep 60) &
+odd=$!; M_AUX_PIDS+=("$odd")
+wait_for 5 grep -qx "$odd" "$RUN/odd.pid" || t_bad "the locked pidfile was not made"
+t_run "stop of a net whose locked pidfile names another program fails" 1 init stop odd
+t_contains "  says why" "$T_OUT$T_ERR" "$RUN/odd.pid is locked, but its pid is no $WEFTD"
+alive "$odd" && t_ok "  that program was not killed" || t_bad "  that program was killed"
+[[ -e $RUN/odd.pid ]] && t_ok "  its pidfile kept" || t_bad "  its pidfile removed"
+t_run "  status of it: unknown (4)" 4 init status odd
+kill "$odd"; wait "$odd" 2>/dev/null
+rm -f "$RUN/odd.pid"
 t_run "  stop without names stops every running net" 0 init stop
 gone "$A_PID" 10 && t_ok "  n1 stopped" || t_bad "  n1 still running"
 A_PID=
