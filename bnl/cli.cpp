@@ -68,7 +68,9 @@ void save_source(const std::filesystem::path& path, const bnl_list& list) {
         throw tool_error(to_string(st.error()) + " (" + quote(path) + " left unchanged)");
     unsigned mode = 0644;
     if (auto ec = io::file_mode(path, mode)) throw tool_error(quote(path) + ": " + ec.message());
-    if (auto ec = io::write_file_atomic(path, serialise_bnl(list), mode))
+    // A symlinked list (into a repository, say) is written where it points.
+    if (auto ec = io::write_file_atomic(path, serialise_bnl(list),
+                                        io::write_options{.mode = mode, .symlinks = io::symlink_policy::follow}))
         throw tool_error(quote(path) + ": cannot write: " + ec.message());
 }
 

@@ -4,6 +4,7 @@
 // as it was.
 #include <algorithm>
 #include <iostream>
+#include <set>
 
 #include "cli.hpp"
 #include "wire/bnl_csv.hpp"
@@ -35,6 +36,7 @@ std::uint32_t lowest_free_id(const bnl_list& list) {
 struct field_edit {
     bool prefer_given = false;
     bool subnets_replaced = false;
+    std::set<std::string> given;  // fields seen so far; only subnet may repeat
 };
 
 // Applies one key=value argument.  `modifying` allows `name=` and the value
@@ -44,6 +46,8 @@ void apply_field(bnl_node& n, const std::string& arg, bool modifying, field_edit
     if (eq == std::string::npos || eq == 0)
         throw usage_error("expected key=value, got '" + arg + "'");
     std::string key = arg.substr(0, eq), value = arg.substr(eq + 1);
+    if (key != "subnet" && !ed.given.insert(key).second)
+        throw usage_error("field '" + key + "' given twice (only subnet= may repeat)");
     bool none = modifying && value == "none";
     auto bad = [&](const std::string& what) { return tool_error("bad " + key + " '" + value + "': " + what); };
     if (key == "id") {

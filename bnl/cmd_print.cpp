@@ -73,18 +73,24 @@ int cmd_print(const std::vector<std::string>& args) {
     if (cl.help) {
         print_help("print SIGNED|FILE [--json] [--pub PUB...]",
                    "Prints a signed or source list.  A signed list's signature is checked only with\n"
-                   "--pub (and then an invalid list is an error); without it the output says so.",
+                   "--pub (and then an invalid list is an error, an unsigned source list too);\n"
+                   "without it the output says so.",
                    opts);
         return 0;
     }
+    // --pub means "verify": the keys are loaded first, and a list that cannot
+    // verify (an unsigned source list too) is an error, as with verify.
+    const bool verify = cl.vars.count("pub") > 0;
+    std::vector<crypto::public_key> keys;
+    if (verify) keys = load_public_keys(cl.vars["pub"].as<std::vector<std::string>>());
     std::string path = cl.vars["file"].as<std::string>();
     std::string text = read_text(path, bnl_max_file_bytes);
     bnl_list list;
     nlohmann::json sig = nullptr;
     std::string sig_line;
     auto parts = split_signed_bnl(text);
-    if (!parts && parts.error().code != bnl_errc::unsigned_list)
-        throw tool_error(path + ": " + to_string(parts.error()));
+    if (!parts && (verify || parts.error().code != bnl_errc::unsigned_list))
+        throw tool_error(path + (verify ? ": invalid: " : ": ") + to_string(parts.error()));
     if (!parts) {
         auto l = parse_bnl(text);
         if (!l) throw tool_error(path + ": " + to_string(l.error()));
@@ -92,8 +98,8 @@ int cmd_print(const std::vector<std::string>& args) {
         sig_line = "unsigned source list";
     } else {
         bool verified = false;
-        if (cl.vars.count("pub")) {
-            auto v = verify_bnl(text, load_public_keys(cl.vars["pub"].as<std::vector<std::string>>()));
+        if (verify) {
+            auto v = verify_bnl(text, keys);
             if (!v) throw tool_error(path + ": invalid: " + to_string(v.error()));
             list = std::move(v->list);
             verified = true;

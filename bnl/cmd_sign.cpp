@@ -57,7 +57,15 @@ int cmd_sign(const std::vector<std::string>& args) {
     list.signed_at = now;
     auto signed_text = sign_bnl(list, key);
     if (!signed_text) throw tool_error(quote(file) + ": " + to_string(signed_text.error()));
-    if (auto ec = io::write_file_atomic(out, *signed_text, 0644))
+    // Judge the result as a node will, with the key's own public half, before
+    // anything is written: a list no node would accept must not replace SIGNED.
+    std::vector<crypto::public_key> own;
+    if (auto pub = crypto::public_key::from_pem(key.public_part().to_pem())) own.push_back(std::move(pub).value());
+    if (auto check = verify_bnl(*signed_text, own); !check)
+        throw tool_error("the new signature does not verify with the key's own public key (" +
+                         to_string(check.error()) + "); " + quote(out) + " and " + quote(file) + " left unchanged");
+    if (auto ec = io::write_file_atomic(out, *signed_text,
+                                        io::write_options{.mode = 0644, .symlinks = io::symlink_policy::follow}))
         throw tool_error(quote(out) + ": cannot write: " + ec.message());
     // Record the version in the source too (after SIGNED exists: if this
     // write fails, the next sign still sees the version in SIGNED).

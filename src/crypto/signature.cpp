@@ -30,13 +30,44 @@ std::string bio_to_string(BIO* bio) {
     return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
 }
 
-// Only one PEM object may be in the text: anything after it but white space
-// is refused, so a key file cannot smuggle a second key.
+bool is_pem_space(char c) noexcept { return c == '\n' || c == '\r' || c == ' ' || c == '\t'; }
+
 bool only_whitespace_left(BIO* bio) {
     char c;
     while (BIO_read(bio, &c, 1) == 1)
-        if (c != '\n' && c != '\r' && c != ' ' && c != '\t') return false;
+        if (!is_pem_space(c)) return false;
     return true;
+}
+
+// A key file is exactly one PEM block with nothing but white space around it,
+// so it cannot smuggle a second key.  The typed readers (PEM_read_bio_PUBKEY,
+// PEM_read_bio_PrivateKey) skip whatever precedes the block they look for,
+// text or whole PEM blocks of another kind, so the framing is checked here
+// first: once it passes, the typed reader can only see that one block.
+// `what` names the file's kind in messages; `not_pem` is the message when the
+// block itself is malformed.  Returns the text from the block's first byte on.
+result<std::string_view, crypto_error> single_pem_block(std::string_view pem, const char* what,
+                                                        const char* not_pem) {
+    std::size_t start = 0;
+    while (start < pem.size() && is_pem_space(pem[start])) ++start;
+    std::string_view block = pem.substr(start);
+    if (block.rfind("-----BEGIN ", 0) != 0)
+        return refuse(std::string("unexpected data before the PEM block (a ") + what +
+                      " file holds exactly one key and nothing else)");
+    bio_ptr bio = memory_bio(block);
+    if (!bio) return fail(not_pem);
+    char* name = nullptr;
+    char* header = nullptr;
+    unsigned char* data = nullptr;
+    long len = 0;
+    if (PEM_read_bio(bio.get(), &name, &header, &data, &len) != 1) return fail(not_pem);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_clear_free(data, len > 0 ? static_cast<std::size_t>(len) : 0);  // may be a private key
+    if (!only_whitespace_left(bio.get()))
+        return refuse(std::string("unexpected data after the PEM block (a ") + what +
+                      " file holds exactly one key and nothing else)");
+    return block;
 }
 
 }  // namespace
@@ -73,11 +104,12 @@ result<public_key, crypto_error> public_key::from_pkey(evp_pkey_ptr key) {
 }
 
 result<public_key, crypto_error> public_key::from_pem(std::string_view pem) {
-    bio_ptr bio = memory_bio(pem);
+    auto block = single_pem_block(pem, "public key", "not a PEM public key");
+    if (!block) return unexpected{block.error()};
+    bio_ptr bio = memory_bio(*block);
     if (!bio) return fail("cannot read PEM");
     evp_pkey_ptr key{PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr)};
     if (!key) return fail("not a PEM public key");
-    if (!only_whitespace_left(bio.get())) return refuse("unexpected data after the public key");
     return from_pkey(std::move(key));
 }
 
@@ -125,13 +157,14 @@ result<private_key, crypto_error> private_key::generate(key_type type, unsigned 
 }
 
 result<private_key, crypto_error> private_key::from_pem(std::string_view pem) {
-    bio_ptr bio = memory_bio(pem);
+    auto block = single_pem_block(pem, "private key", "not an unencrypted PEM private key");
+    if (!block) return unexpected{block.error()};
+    bio_ptr bio = memory_bio(*block);
     if (!bio) return fail("cannot read PEM");
     // No passphrase callback: an encrypted key is refused, never prompted for.
     evp_pkey_ptr key{PEM_read_bio_PrivateKey(bio.get(), nullptr,
                                              [](char*, int, int, void*) { return 0; }, nullptr)};
     if (!key) return fail("not an unencrypted PEM private key");
-    if (!only_whitespace_left(bio.get())) return refuse("unexpected data after the private key");
     return from_pkey(std::move(key));
 }
 
@@ -140,6 +173,14 @@ result<private_key, crypto_error> private_key::from_pkey(evp_pkey_ptr key) {
     if (EVP_PKEY_up_ref(key.get()) != 1) return fail("cannot reference key");
     auto pub = public_key::from_pkey(evp_pkey_ptr{key.get()});
     if (!pub) return unexpected{pub.error()};
+    // A key file whose public value does not belong to its private value
+    // (a damaged or hand-made DSA key) would sign lists that no node accepts.
+    evp_pkey_ctx_ptr check{EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr)};
+    if (!check) return fail("cannot check key");
+    if (EVP_PKEY_pairwise_check(check.get()) != 1) {
+        ERR_clear_error();
+        return refuse("the private key does not match its own public key (a damaged key file?)");
+    }
     private_key k;
     k.key_ = std::move(key);
     k.public_ = std::move(pub).value();

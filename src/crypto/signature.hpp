@@ -25,7 +25,8 @@ const char* to_string(key_type t) noexcept;
 class public_key {
 public:
     // PEM "PUBLIC KEY" (SubjectPublicKeyInfo).  Refused: other key types,
-    // DSA under min_dsa_bits, trailing garbage, more than one key.
+    // DSA under min_dsa_bits, and anything but white space before or after
+    // the one PEM block (garbage, a second key, a key of another kind).
     static result<public_key, crypto_error> from_pem(std::string_view pem);
 
     key_type type() const noexcept { return type_; }
@@ -55,7 +56,8 @@ public:
     static result<private_key, crypto_error> generate(key_type type,
                                                       unsigned dsa_bits = min_dsa_bits);
     // Unencrypted PKCS#8 "PRIVATE KEY" (or a traditional DSA key).  Same
-    // refusals as public_key::from_pem.
+    // refusals as public_key::from_pem, and a key whose public value does not
+    // belong to its private value (EVP_PKEY_pairwise_check).
     static result<private_key, crypto_error> from_pem(std::string_view pem);
 
     key_type type() const noexcept { return public_.type(); }

@@ -58,6 +58,17 @@ refuse "delsubnet not present" "has no subnet" "$B" delsubnet net.bnl beta 198.1
 refuse "addsubnet overlapping" "overlaps" "$B" addsubnet net.bnl beta 198.19.0.0/16
 t_run "unknown field is a usage error" 2 "$B" add net.bnl delta ipv4=198.18.0.4 colour=red
 t_eq "  file unchanged" "$(sha256sum net.bnl)" "$before"
+# Only subnet= repeats; any other field given twice is refused, not "the last one wins".
+t_run "add: a field given twice is a usage error" 2 "$B" add net.bnl delta ipv4=198.18.0.4 ipv4=198.18.0.5 id=5 id=6
+t_eq "  names the field" "$T_ERR" \
+  "bnl-sign add: field 'ipv4' given twice (only subnet= may repeat) (see bnl-sign add --help)"
+t_run "add: id given twice" 2 "$B" add net.bnl delta ipv4=198.18.0.4 id=5 id=6
+t_contains "  names the field" "$T_ERR" "field 'id' given twice"
+t_run "modify: a field given twice is a usage error" 2 "$B" modify net.bnl alpha port=3500 port=3501
+t_contains "  names the field" "$T_ERR" "field 'port' given twice"
+t_run "modify: ipv6=none and ipv6=ADDR together" 2 "$B" modify net.bnl alpha ipv6=none ipv6=2001:db8::9
+t_contains "  names the field" "$T_ERR" "field 'ipv6' given twice"
+t_eq "  file unchanged" "$(sha256sum net.bnl)" "$before"
 
 t_run "modify port and prefer" 0 "$B" modify net.bnl alpha port=3500 prefer=ipv6
 t_run "addsubnet" 0 "$B" addsubnet net.bnl beta 198.19.20.0/24
@@ -67,6 +78,13 @@ t_run "remove delta" 0 "$B" remove net.bnl delta
 t_run "print source" 0 "$B" print net.bnl
 t_contains "  table shows alpha's port" "$T_OUT" "3500"
 t_contains "  says unsigned" "$T_OUT" "unsigned source list"
+# --pub means "verify": an unsigned list cannot pass, and the keys are loaded.
+t_run "print source --pub is refused" 1 "$B" print net.bnl --pub admin.pub
+t_eq "  reason" "$T_ERR" \
+  "bnl-sign print: net.bnl: invalid: no signature block: the list is not signed (use bnl-sign sign)"
+t_eq "  nothing printed" "$T_OUT" ""
+t_run "print source --pub with a missing key file" 1 "$B" print net.bnl --pub nosuch.pub
+t_contains "  reason" "$T_ERR" "nosuch.pub: No such file or directory"
 
 # --- sign and verify
 t_run "sign" 0 "$B" sign net.bnl --key admin.key --out net.signed
@@ -138,6 +156,68 @@ openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024 -out p1
 openssl genpkey -paramfile p1024.pem -out weak.key 2>/dev/null
 t_run "a 1024-bit DSA key is refused" 1 "$B" sign net.bnl --key weak.key --out weak.signed
 t_contains "  reason" "$T_ERR" "at least 2048"
+# A traditional DSA key whose public value y does not belong to its private
+# value x (here x+1): it would sign lists that no node holding olddsa.pub accepts.
+python3 - olddsa.key mismatched.key <<'PY'
+import base64, subprocess, sys
+text = subprocess.run(['openssl', 'pkey', '-in', sys.argv[1], '-noout', '-text'],
+                      capture_output=True, text=True, check=True).stdout
+fields, cur = {}, None
+for line in text.splitlines():
+    line = line.rstrip()
+    if line and not line[0].isspace() and line.endswith(':'):
+        cur = line[:-1]
+        fields[cur] = ''
+    elif cur and line.startswith(' '):
+        fields[cur] += line.strip().replace(':', '')
+p, q, g, y, x = (int(fields[k], 16) for k in ('P', 'Q', 'G', 'pub', 'priv'))
+def length(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, 'big')
+    return bytes([0x80 | len(b)]) + b
+def integer(v):
+    b = v.to_bytes(v.bit_length() // 8 + 1, 'big')
+    return b'\x02' + length(len(b)) + b
+body = b''.join(integer(v) for v in (0, p, q, g, y, x + 1))
+b64 = base64.b64encode(b'\x30' + length(len(body)) + body).decode()
+with open(sys.argv[2], 'w') as f:
+    f.write('-----BEGIN DSA PRIVATE KEY-----\n')
+    f.write(''.join(b64[i:i + 64] + '\n' for i in range(0, len(b64), 64)))
+    f.write('-----END DSA PRIVATE KEY-----\n')
+PY
+t_eq "  (the mismatched key carries olddsa.pub)" "$(openssl pkey -in mismatched.key -pubout 2>&1)" "$(cat olddsa.pub)"
+cp dsa.signed dsa.before && cp net.bnl net.before
+t_run "sign refuses a DSA key whose public value does not match" 1 \
+  "$B" sign net.bnl --key mismatched.key --out dsa.signed
+t_eq "  reason" "$T_ERR" \
+  "bnl-sign sign: mismatched.key: the private key does not match its own public key (a damaged key file?)"
+t_eq "  signed list unchanged" "$(sha256sum <dsa.signed)" "$(sha256sum <dsa.before)"
+t_eq "  source list unchanged" "$(sha256sum <net.bnl)" "$(sha256sum <net.before)"
+t_run "  nor does it create a new signed list" 1 "$B" sign net.bnl --key mismatched.key --out fresh.signed
+[[ ! -e fresh.signed ]] && t_ok "  fresh.signed not written" || t_bad "fresh.signed written"
+t_run "  fingerprint refuses it too" 1 "$B" fingerprint mismatched.key
+t_contains "  reason" "$T_ERR" "does not match its own public key"
+
+# --- a key file is exactly one PEM block (white space around it only)
+cat olddsa.key admin.pub > mixed.pub
+t_run "verify: a private key before the public key is refused" 1 "$B" verify net.signed --pub mixed.pub
+t_eq "  reason" "$T_ERR" "bnl-sign verify: mixed.pub: unexpected data after the PEM block\
+ (a public key file holds exactly one key and nothing else)"
+{ echo "# the admin key"; cat admin.pub; } > noted.pub
+t_run "verify: text before the public key is refused" 1 "$B" verify net.signed --pub noted.pub
+t_eq "  reason" "$T_ERR" "bnl-sign verify: noted.pub: unexpected data before the PEM block\
+ (a public key file holds exactly one key and nothing else)"
+{ echo "garbage"; cat admin.key; } > noted.key
+t_run "sign: text before the private key is refused" 1 "$B" sign net.bnl --key noted.key --out x.signed
+t_eq "  reason" "$T_ERR" "bnl-sign sign: noted.key: unexpected data before the PEM block\
+ (a private key file holds exactly one key and nothing else)"
+cat admin.pub admin.key > mixed.key
+t_run "sign: a public key before the private key is refused" 1 "$B" sign net.bnl --key mixed.key --out x.signed
+t_contains "  reason" "$T_ERR" "unexpected data after the PEM block (a private key file"
+[[ ! -e x.signed ]] && t_ok "  x.signed not written" || t_bad "x.signed written"
+{ printf '\n  \n'; cat admin.pub; printf '\n\n'; } > spaced.pub
+t_run "white space around the one block is fine" 0 "$B" verify net.signed --pub spaced.pub
 
 # --- CSV import (the original's own example line, plus a v6 node)
 cat > old.csv <<'CSV'
@@ -156,6 +236,22 @@ t_contains "  names the line" "$T_ERR" "line 1: nsubnets says 2"
 printf 'a,1,1.2.3.4,::,3406,0,1,6:10.1.0.0/16\n' > bad2.csv
 t_run "import-csv: family prefix mismatch" 1 "$B" import-csv bad2.csv bad.bnl --network legacy
 [[ ! -e bad.bnl ]] && t_ok "  nothing written on error" || t_bad "bad.bnl written"
+
+# --- lists reached through symlinks are written where they point; the links stay
+mkdir -p repo
+t_run "new list in a repository" 0 "$B" new repo/real.bnl --network linked
+ln -s repo/real.bnl link.bnl
+ln -s repo/real.signed link.signed  # dangling: sign creates the target
+t_run "add through a symlink" 0 "$B" add link.bnl alpha ipv4=198.18.0.1 subnet=198.19.1.0/24
+[[ -L link.bnl ]] && t_ok "  link.bnl is still a link" || t_bad "  link.bnl replaced by a file"
+t_contains "  the target holds alpha" "$(cat repo/real.bnl)" "alpha"
+t_run "sign through symlinks" 0 "$B" sign link.bnl --key admin.key --out link.signed
+[[ -L link.signed && -f repo/real.signed ]] && t_ok "  link.signed still a link, its target written" \
+  || t_bad "  link.signed: $(ls -l link.signed repo/ 2>&1)"
+t_run "  the target verifies" 0 "$B" verify repo/real.signed --pub admin.pub
+ln -s loop-b.bnl loop-a.bnl; ln -s loop-a.bnl loop-b.bnl
+t_run "a symlink loop is refused" 1 "$B" add loop-a.bnl beta ipv4=198.18.0.2
+[[ -L loop-a.bnl && -L loop-b.bnl ]] && t_ok "  both links stay" || t_bad "  a loop link was replaced"
 
 # --- help and usage
 for c in keygen fingerprint new add modify remove addsubnet delsubnet import-csv sign verify print; do

@@ -139,6 +139,28 @@ expect_fail "init with bad --days" 2 "--days must be a whole number" "$tool" ini
 expect_fail "init with a bad network name" 2 "invalid network name 'Net'" \
     "$tool" init "$work/x" --name Net
 check "rejected init creates no directory" test ! -e "$work/x"
+# A newline at the end of DIR would not survive $(...): 'nl<newline>' would
+# become 'nl', and the CA would land in another directory.
+expect_fail "init refuses a newline in DIR" 2 \
+    "^weft-ca init: DIR must not contain control characters such as a newline, got " \
+    "$tool" init "$work/nl"$'\n'
+check "  and creates neither directory" test ! -e "$work/nl" -a ! -e "$work/nl"$'\n'
+expect_fail "init refuses a tab in DIR" 2 "DIR must not contain control characters" \
+    "$tool" init "$work/a"$'\t'"b" --name ab
+mkdir "$work/nl2"$'\n'
+ln -s "nl2"$'\n' "$work/nl-link"
+expect_fail "init refuses a DIR whose physical path holds a newline" 1 \
+    "^weft-ca: the physical path of .*/nl-link holds a control character; refusing to use it" \
+    "$tool" init "$work/nl-link" --name nl
+check "  and writes nothing there" test -z "$(ls -A "$work/nl2"$'\n')"
+# Options are given once; "the last one wins" hides a typo in a script.
+expect_fail "init --days given twice" 2 "^weft-ca init: option '--days' given twice" \
+    "$tool" init "$work/x" --days 30 --days 40
+expect_fail "init --type given twice" 2 "option '--type' given twice" \
+    "$tool" init "$work/x" --type ecdsa --type=ed25519
+expect_fail "init --name given twice" 2 "option '--name' given twice" \
+    "$tool" init "$work/x" --name a --name b
+check "rejected repeats create no directory" test ! -e "$work/x"
 
 expect_ok "init an ed25519 CA" "$tool" init "$ca"
 pin_line=$out
@@ -249,6 +271,8 @@ expect_eq "ecdsa node verifies against the ecdsa CA" "$rc" 0
 expect_ok "issue an ed25519 node on the ecdsa CA" "$tool" issue "$ec" e2 --type ed25519
 run openssl verify -x509_strict -CAfile "$ec/ca.crt" "$ec/nodes/e2.crt"
 expect_eq "ed25519 node verifies against the ecdsa CA" "$rc" 0
+expect_eq "the default 825 days are cut to the end of the 30-day CA" \
+    "$(epoch_of "$ec/nodes/e1.crt" enddate)" "$(epoch_of "$ec/ca.crt" enddate)"
 
 name63=$(printf 'a%.0s' {1..63})
 expect_ok "a 63-character name is accepted" "$tool" issue "$ca" "$name63"
@@ -274,6 +298,19 @@ expect_fail "missing name" 2 "expected DIR and NAME, got 1" "$tool" issue "$ca"
 expect_fail "bad OU refused" 2 "invalid OU 'a/b'" "$tool" issue "$ca" n9 --ou a/b
 expect_fail "empty OU refused" 2 "invalid OU ''" "$tool" issue "$ca" n9 --ou ""
 expect_fail "unknown node key type" 2 "unknown key type 'rsa'" "$tool" issue "$ca" n9 --type rsa
+expect_fail "issue --ou given twice" 2 "^weft-ca issue: option '--ou' given twice" \
+    "$tool" issue "$ca" n9 --ou x --ou y
+expect_fail "issue --days given twice" 2 "option '--days' given twice" "$tool" issue "$ca" n9 --days 1 --days=2
+expect_fail "issue --type given twice" 2 "option '--type' given twice" \
+    "$tool" issue "$ca" n9 --type ecdsa --type ecdsa
+expect_fail "issue --not-before given twice" 2 "option '--not-before' given twice" \
+    "$tool" issue "$ca" n9 --not-before 20200101000000Z --not-before 20200101000000Z --not-after 20200102000000Z
+expect_fail "issue --not-after given twice" 2 "option '--not-after' given twice" \
+    "$tool" issue "$ca" n9 --not-before 20200101000000Z --not-after 20200102000000Z --not-after 20200103000000Z
+expect_fail "issue refuses a newline in DIR" 2 "^weft-ca issue: DIR must not contain control characters" \
+    "$tool" issue "$ca"$'\n' n9
+expect_fail "list refuses a newline in DIR" 2 "^weft-ca list: DIR must not contain control characters" \
+    "$tool" list "$ca"$'\n'
 expect_eq "refused names created nothing" "$(snapshot)" "$before"
 
 # ------------------------------------------------------------------ overwrite
@@ -327,6 +364,48 @@ expect_fail "--days with a window" 2 "--days cannot be combined" \
 expect_fail "bad --days" 2 "--days must be a whole number from 1 to 36500, got 'ten'" \
     "$tool" issue "$ca" d1 --days ten
 check "rejected dates created nothing" test ! -e "$ca/nodes/d1.key" -a ! -e "$ca/nodes/d1.crt"
+# A node certificate must not outlive its CA (it would stop verifying first).
+expect_fail "--days past the CA's end is refused" 1 \
+    "^weft-ca: --days 31 would outlive the CA certificate, valid until [0-9-]{10}T[0-9:]{8}Z \((29|30) whole days from now\)$" \
+    "$tool" issue "$ec" d2 --days 31
+expect_fail "--days 36500 on the 3650-day CA is refused" 1 "would outlive the CA certificate" \
+    "$tool" issue "$ca" d2 --days 36500
+check "refused --days created nothing" \
+    test -z "$(find "$ca/nodes" "$ec/nodes" -name '*d2*')"
+expect_ok "--days that ends before the CA is fine" "$tool" issue "$ec" d3 --days 29
+# An expired CA (made with openssl ca -selfsign, whose window may lie in the past).
+old=$work/oldca
+mkdir -p "$old/nodes" "$work/olddb"
+: >"$work/olddb/index.txt"
+echo 01 >"$work/olddb/serial"
+cat >"$work/old.cnf" <<EOF
+[ca]
+default_ca = old
+[old]
+database = $work/olddb/index.txt
+serial = $work/olddb/serial
+new_certs_dir = $work/olddb
+default_md = default
+policy = any
+[any]
+commonName = supplied
+[v3_ca]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+EOF
+openssl genpkey -algorithm ED25519 -out "$old/ca.key" 2>/dev/null
+openssl req -new -key "$old/ca.key" -subj "/CN=weft CA old" -out "$work/old.csr" 2>/dev/null
+openssl ca -batch -selfsign -notext -config "$work/old.cnf" -keyfile "$old/ca.key" -extensions v3_ca \
+    -startdate 20200101000000Z -enddate 20210101000000Z -in "$work/old.csr" -out "$old/ca.crt" >/dev/null 2>&1
+expect_fail "an expired CA issues nothing by default" 1 \
+    "^weft-ca: the CA certificate expired at 2021-01-01T00:00:00Z; a certificate it signs would not verify$" \
+    "$tool" issue "$old" n1
+expect_fail "  nor with --days" 1 "the CA certificate expired at 2021-01-01T00:00:00Z" \
+    "$tool" issue "$old" n1 --days 5
+check "  and leaves nothing behind" test -z "$(ls -A "$old/nodes")"
+expect_ok "  but an explicit window is taken as given" \
+    "$tool" issue "$old" n1 --not-before 20200101000000Z --not-after 20200102000000Z
 
 # ------------------------------------------------------------------ fingerprint
 

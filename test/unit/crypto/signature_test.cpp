@@ -2,12 +2,16 @@
 //
 // RFC 8032 known answers, PEM round trips, the fingerprint checked against
 // the openssl command line, and every refusal of the key loaders (small DSA,
-// other key types, encrypted keys, trailing data).
+// other key types, encrypted keys, data before or after the one PEM block, a
+// DSA key whose public value does not match its private value).
 #include "crypto/signature.hpp"
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/dsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <unistd.h>
 
@@ -393,16 +397,82 @@ BOOST_AUTO_TEST_CASE(trailing_data_after_the_pem_is_refused) {
     const std::string pub = key.public_part().to_pem();
     const private_key other = new_ed25519();
 
-    expect_private_refused(pem + "garbage\n", "after the private key");
-    expect_private_refused(pem + "\n\n x", "after the private key");
-    expect_private_refused(pem + other.to_pem(), "after the private key");
-    expect_private_refused(pem + pub, "after the private key");
-    expect_public_refused(pub + "garbage\n", "after the public key");
-    expect_public_refused(pub + other.public_part().to_pem(), "after the public key");
+    expect_private_refused(pem + "garbage\n", "unexpected data after the PEM block (a private key file");
+    expect_private_refused(pem + "\n\n x", "after the PEM block");
+    expect_private_refused(pem + other.to_pem(), "after the PEM block");
+    expect_private_refused(pem + pub, "after the PEM block");
+    expect_public_refused(pub + "garbage\n", "unexpected data after the PEM block (a public key file");
+    expect_public_refused(pub + other.public_part().to_pem(), "after the PEM block");
 
     // White space after the object is fine.
     BOOST_TEST(private_key::from_pem(pem + "\n \t\r\n").has_value());
     BOOST_TEST(public_key::from_pem(pub + "\n\n").has_value());
+}
+
+// The typed PEM readers skip anything before the block they look for, text or
+// whole PEM blocks of another kind: `cat signing.key admin.pub > x.pub` must
+// not pass as admin.pub, nor a key file that starts with stray lines.
+BOOST_AUTO_TEST_CASE(data_before_the_pem_is_refused) {
+    const private_key key = new_ed25519();
+    const std::string pem = key.to_pem();
+    const std::string pub = key.public_part().to_pem();
+    const private_key other = new_ed25519();
+    const std::string dsa_pem = shared_dsa_key().to_pem();
+
+    expect_public_refused("garbage\n" + pub, "unexpected data before the PEM block (a public key file");
+    expect_public_refused("# admin's key\n" + pub, "before the PEM block");
+    expect_public_refused(" x\n" + pub, "before the PEM block");
+    expect_public_refused(dsa_pem + pub, "after the PEM block");  // a private key, then the public one
+    expect_public_refused(pem + pub, "after the PEM block");
+    expect_public_refused(other.public_part().to_pem() + pub, "after the PEM block");
+    expect_private_refused("garbage\n" + pem, "unexpected data before the PEM block (a private key file");
+    expect_private_refused(pub + pem, "after the PEM block");  // a public key, then the private one
+    expect_private_refused(dsa_pem + pem, "after the PEM block");
+
+    // White space before the block is fine.
+    BOOST_TEST(private_key::from_pem("\n \t\r\n" + pem).has_value());
+    BOOST_TEST((load_public("\n\n  " + pub + "\n").fingerprint() == key.public_part().fingerprint()));
+}
+
+// A traditional DSA key carries its public value y beside the private x; one
+// whose y is not g^x mod p signs lists that no node holding y accepts.
+BOOST_AUTO_TEST_CASE(dsa_key_whose_public_value_does_not_match_is_refused) {
+    const std::string pkcs8 = shared_dsa_key().to_pem();
+    crypto::bio_ptr in{BIO_new_mem_buf(pkcs8.data(), static_cast<int>(pkcs8.size()))};
+    crypto::evp_pkey_ptr good{PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr)};
+    BOOST_REQUIRE(good);
+    BIGNUM *p = nullptr, *q = nullptr, *g = nullptr, *y = nullptr, *x = nullptr;
+    BOOST_REQUIRE(EVP_PKEY_get_bn_param(good.get(), OSSL_PKEY_PARAM_FFC_P, &p) == 1);
+    BOOST_REQUIRE(EVP_PKEY_get_bn_param(good.get(), OSSL_PKEY_PARAM_FFC_Q, &q) == 1);
+    BOOST_REQUIRE(EVP_PKEY_get_bn_param(good.get(), OSSL_PKEY_PARAM_FFC_G, &g) == 1);
+    BOOST_REQUIRE(EVP_PKEY_get_bn_param(good.get(), OSSL_PKEY_PARAM_PUB_KEY, &y) == 1);
+    BOOST_REQUIRE(EVP_PKEY_get_bn_param(good.get(), OSSL_PKEY_PARAM_PRIV_KEY, &x) == 1);
+    BOOST_REQUIRE(BN_add_word(x, 1) == 1);  // x + 1: y no longer belongs to it
+    OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+    BOOST_REQUIRE(bld);
+    BOOST_REQUIRE(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_P, p) == 1);
+    BOOST_REQUIRE(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_Q, q) == 1);
+    BOOST_REQUIRE(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_G, g) == 1);
+    BOOST_REQUIRE(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y) == 1);
+    BOOST_REQUIRE(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, x) == 1);
+    OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
+    BOOST_REQUIRE(params);
+    crypto::evp_pkey_ctx_ptr ctx{EVP_PKEY_CTX_new_from_name(nullptr, "DSA", nullptr)};
+    EVP_PKEY* raw = nullptr;
+    BOOST_REQUIRE(ctx);
+    BOOST_REQUIRE(EVP_PKEY_fromdata_init(ctx.get()) == 1);
+    BOOST_REQUIRE(EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEYPAIR, params) == 1);
+    crypto::evp_pkey_ptr bad{raw};
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    for (BIGNUM* bn : {p, q, g, y}) BN_free(bn);
+    BN_clear_free(x);
+
+    const std::string trad = traditional_pem(bad.get());
+    BOOST_TEST(trad.rfind("-----BEGIN DSA PRIVATE KEY-----\n", 0) == 0u);
+    expect_private_refused(trad, "the private key does not match its own public key");
+    // The matching key in the same form still loads.
+    BOOST_TEST(private_key::from_pem(traditional_pem(good.get())).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(not_a_key_is_refused) {
