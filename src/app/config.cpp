@@ -374,20 +374,32 @@ weft_config loader::convert() {
     return c;
 }
 
-// program_options reports a bad line by its text; find its number for the
-// message (the first line that reads the same once comment and blanks go).
-std::size_t line_of(std::string_view text, std::string_view bad) {
+// Calls f(number, line) for each line of `text` that is not blank once its
+// # comment and surrounding blanks are gone (line numbers count from 1);
+// stops when f returns false.
+template <class F>
+void for_each_content_line(std::string_view text, F&& f) {
     std::size_t number = 0;
     std::istringstream in{std::string(text)};
     for (std::string line; std::getline(in, line);) {
         ++number;
         if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
         const auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos) continue;
         const auto last = line.find_last_not_of(" \t\r");
-        if (first != std::string::npos && line.substr(first, last - first + 1) == bad)
-            return number;
+        if (!f(number, std::string_view(line).substr(first, last - first + 1))) return;
     }
-    return 0;
+}
+
+// program_options reports a bad line by its text; find its number for the
+// message (the first line that reads the same once comment and blanks go).
+std::size_t line_of(std::string_view text, std::string_view bad) {
+    std::size_t found = 0;
+    for_each_content_line(text, [&](std::size_t number, std::string_view line) {
+        if (line == bad) found = number;
+        return found == 0;
+    });
+    return found;
 }
 
 // The parser joins a section's name to each key in it, so "peer.b.ciphers"
@@ -397,28 +409,21 @@ std::size_t line_of(std::string_view text, std::string_view bad) {
 std::vector<std::string> dotted_keys_in_sections(std::string_view text) {
     std::vector<std::string> errors;
     std::string section;
-    std::size_t number = 0;
-    std::istringstream in{std::string(text)};
-    for (std::string line; std::getline(in, line);) {
-        ++number;
-        if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
-        const auto first = line.find_first_not_of(" \t\r");
-        if (first == std::string::npos) continue;
-        const auto last = line.find_last_not_of(" \t\r");
-        const std::string_view l = std::string_view(line).substr(first, last - first + 1);
+    for_each_content_line(text, [&](std::size_t number, std::string_view l) {
         if (l.front() == '[') {
             section = std::string(l);
-            continue;
+            return true;
         }
         const auto eq = l.find('=');
-        if (section.empty() || eq == std::string_view::npos) continue;
+        if (section.empty() || eq == std::string_view::npos) return true;
         std::string_view key = l.substr(0, eq);
         key = key.substr(0, key.find_last_not_of(" \t") + 1);
         if (key.find('.') != std::string_view::npos)
             errors.push_back("line " + std::to_string(number) + ": key " + in_quotes(key) + " inside " + section +
                              ": a [peer.NAME] section takes only ciphers and compression (give another peer "
                              "its own section)");
-    }
+        return true;
+    });
     return errors;
 }
 

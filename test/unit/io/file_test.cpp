@@ -2,6 +2,7 @@
 // bound on the hops; atomic replacement keeping the old file's owner, group,
 // ACL (and SELinux label), writing through a symlink on request.
 #include "io/file.hpp"
+#include "temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -28,19 +29,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace io = weft::io;
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string tmpl = (fs::temp_directory_path() / "weft-file-test-XXXXXX").string();
-        BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+struct temp_dir : weft::test::temp_dir {
+    temp_dir() : weft::test::temp_dir("file-test") {}
 };
 
 std::string read_all(const fs::path& p) {

@@ -15,6 +15,7 @@
 #include "core/pair_state.hpp"
 #include "io/file.hpp"
 #include "io/state_store.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -27,19 +28,8 @@ using weft::io::state_store;
 constexpr std::uint32_t self = 7;
 
 // A fresh directory under the system temp dir, removed afterwards.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string tmpl = (fs::temp_directory_path() / "weft-state-test-XXXXXX").string();
-        BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+struct temp_dir : weft::test::temp_dir {
+    temp_dir() : weft::test::temp_dir("state-test") {}
 };
 
 pair_keyset make_keyset(std::uint32_t epoch, std::uint8_t seed) {
