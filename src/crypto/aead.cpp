@@ -50,9 +50,9 @@ unexpected<crypto_error> openssl_failure(std::string_view alg, const char* what)
 // packet brings its own nonce.
 result<provider_cipher, crypto_error> keyed_context(const EVP_CIPHER* cipher, std::span<const std::uint8_t> key,
                                                     bool encrypt, std::string_view alg_name) {
-    auto ctx = provider_cipher::create(cipher, key, encrypt);
+    auto ctx = provider_cipher::create(cipher, key, encrypt, /*aead=*/true);
     if (!ctx) {
-        ERR_clear_error();
+        ERR_clear_error();  // the message already holds OpenSSL's reason
         return refusal(std::string(alg_name) + ": " + ctx.error().message);
     }
     return ctx;
@@ -187,7 +187,9 @@ result<aead_key, crypto_error> aead_key::create(aead_algorithm alg,
         evp_mac_ptr poly(EVP_MAC_fetch(nullptr, "POLY1305", nullptr));
         if (chacha && poly && EVP_CIPHER_get_key_length(chacha.get()) == 32 &&
             EVP_CIPHER_get_iv_length(chacha.get()) == 16) {
-            auto ctx = keyed_context(chacha.get(), key, true, alg_name);
+            // Not keyed_context(): a failure here must not clear the
+            // caller's errors, only what ERR_pop_to_mark() removes.
+            auto ctx = provider_cipher::create(chacha.get(), key, true, /*aead=*/false);
             evp_mac_ctx_ptr m(EVP_MAC_CTX_new(poly.get()));
             if (ctx && m) {
                 stream_ctx = std::move(ctx).value();

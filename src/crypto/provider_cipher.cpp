@@ -1,6 +1,7 @@
 #include "crypto/provider_cipher.hpp"
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/params.h>
 #include <openssl/provider.h>
 
@@ -9,12 +10,22 @@
 #include <string_view>
 #include <utility>
 
+#include "base/check.hpp"
+
 namespace weft::crypto {
 
 namespace {
 
 unexpected<crypto_error> refusal(std::string message) {
     return unexpected{crypto_error{std::move(message)}};
+}
+
+// OpenSSL's reason for the failure just reported, left on the queue (the
+// caller decides what happens to the queue).
+std::string reason() {
+    const unsigned long e = ERR_peek_last_error();
+    const char* r = e != 0 ? ERR_reason_error_string(e) : nullptr;
+    return r != nullptr ? r : "no reason given by OpenSSL";
 }
 
 // Whether one of an algorithm's colon-separated names is `cipher`'s.
@@ -33,17 +44,21 @@ bool names_cipher(const char* names, const EVP_CIPHER* cipher) {
 }  // namespace
 
 result<provider_cipher, crypto_error> provider_cipher::create(const EVP_CIPHER* cipher,
-                                                              std::span<const std::uint8_t> key, bool encrypt) {
-    const std::string label = cipher ? EVP_CIPHER_get0_name(cipher) : "(no cipher)";
+                                                              std::span<const std::uint8_t> key, bool encrypt,
+                                                              bool aead) {
+    const char* name = cipher ? EVP_CIPHER_get0_name(cipher) : nullptr;
+    const std::string label = name ? name : "(no cipher)";
     const OSSL_PROVIDER* prov = cipher ? EVP_CIPHER_get0_provider(cipher) : nullptr;
     if (prov == nullptr) return refusal(label + ": no provider behind the cipher");
     int no_cache = 0;
     const OSSL_ALGORITHM* algs = OSSL_PROVIDER_query_operation(prov, OSSL_OP_CIPHER, &no_cache);
     functions f;
-    bool found = false;
-    for (const OSSL_ALGORITHM* a = algs; a != nullptr && a->algorithm_names != nullptr && !found; ++a) {
+    int found = 0;
+    for (const OSSL_ALGORITHM* a = algs; a != nullptr && a->algorithm_names != nullptr; ++a) {
         if (!names_cipher(a->algorithm_names, cipher)) continue;
-        found = true;
+        // EVP chooses among a provider's same-named implementations by
+        // property; weft cannot tell which it chose, so it takes none.
+        if (++found > 1) break;
         for (const OSSL_DISPATCH* d = a->implementation; d->function_id != 0; ++d) {
             switch (d->function_id) {
                 case OSSL_FUNC_CIPHER_NEWCTX: f.newctx = OSSL_FUNC_cipher_newctx(d); break;
@@ -59,10 +74,13 @@ result<provider_cipher, crypto_error> provider_cipher::create(const EVP_CIPHER* 
         }
     }
     if (algs != nullptr) OSSL_PROVIDER_unquery_operation(prov, OSSL_OP_CIPHER, algs);
-    if (!found) return refusal(label + ": its provider does not list it");
-    if (f.newctx == nullptr || f.freectx == nullptr || f.update == nullptr || f.final == nullptr ||
-        (encrypt ? f.encrypt_init == nullptr : f.decrypt_init == nullptr) || f.get_ctx_params == nullptr ||
-        f.set_ctx_params == nullptr) {
+    if (found == 0) return refusal(label + ": its provider does not list it");
+    if (found > 1) return refusal(label + ": its provider lists more than one implementation of it");
+    // What this role calls: an AEAD also finishes and moves the tag (get to
+    // seal, set to open); a raw stream cipher only starts and updates.
+    if (f.newctx == nullptr || f.freectx == nullptr || f.update == nullptr ||
+        (encrypt ? f.encrypt_init == nullptr : f.decrypt_init == nullptr) ||
+        (aead && (f.final == nullptr || (encrypt ? f.get_ctx_params == nullptr : f.set_ctx_params == nullptr)))) {
         return refusal(label + ": its provider lacks a cipher function weft calls");
     }
 
@@ -72,11 +90,11 @@ result<provider_cipher, crypto_error> provider_cipher::create(const EVP_CIPHER* 
     if (EVP_CIPHER_up_ref(held) != 1) return refusal(label + ": EVP_CIPHER_up_ref failed");
     evp_cipher_ptr ref(held);
     void* ctx = f.newctx(OSSL_PROVIDER_get0_provider_ctx(prov));
-    if (ctx == nullptr) return refusal(label + ": the provider could not make a context");
+    if (ctx == nullptr) return refusal(label + ": the provider could not make a context: " + reason());
     provider_cipher c(f, ctx, std::move(ref), encrypt);
     const int ok = encrypt ? f.encrypt_init(ctx, key.data(), key.size(), nullptr, 0, nullptr)
                            : f.decrypt_init(ctx, key.data(), key.size(), nullptr, 0, nullptr);
-    if (ok != 1) return refusal(label + ": the provider refused the key");
+    if (ok != 1) return refusal(label + ": the provider refused the key: " + reason());
     return c;
 }
 
@@ -100,6 +118,7 @@ provider_cipher::~provider_cipher() {
 }
 
 bool provider_cipher::start(std::span<const std::uint8_t> iv) noexcept {
+    WEFT_CHECK(ctx_ != nullptr);  // every message begins here
     return (encrypt_ ? f_.encrypt_init(ctx_, nullptr, 0, iv.data(), iv.size(), nullptr)
                      : f_.decrypt_init(ctx_, nullptr, 0, iv.data(), iv.size(), nullptr)) == 1;
 }

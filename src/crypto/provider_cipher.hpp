@@ -29,10 +29,13 @@ namespace weft::crypto {
 class provider_cipher {
 public:
     // A context of `cipher`'s implementation keyed with `key` for encryption
-    // (`encrypt`) or decryption.  Fails, saying why, when the provider does
-    // not offer the functions this class calls or refuses the key.
+    // (`encrypt`) or decryption; `aead`: finish() and the tag calls will be
+    // used too.  Fails, saying why, when the provider does not offer the
+    // functions that role calls, lists more than one implementation of the
+    // cipher (EVP picks among those by property, which this cannot
+    // follow), or refuses the key.  Engines (deprecated) are not consulted.
     static result<provider_cipher, crypto_error> create(const EVP_CIPHER* cipher, std::span<const std::uint8_t> key,
-                                                        bool encrypt);
+                                                        bool encrypt, bool aead);
 
     provider_cipher() noexcept = default;  // empty
     provider_cipher(provider_cipher&& other) noexcept;
@@ -43,7 +46,8 @@ public:
 
     bool valid() const noexcept { return ctx_ != nullptr; }
 
-    // Starts a message under `iv`; the key stays.
+    // Starts a message under `iv`; the key stays.  Every message begins
+    // here (an empty object aborts).
     [[nodiscard]] bool start(std::span<const std::uint8_t> iv) noexcept;
     // Additional authenticated data (AEAD ciphers), before any update().
     [[nodiscard]] bool aad(std::span<const std::uint8_t> data) noexcept;

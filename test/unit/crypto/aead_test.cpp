@@ -312,6 +312,47 @@ BOOST_AUTO_TEST_CASE(same_bytes_as_openssls_evp_interface) {
     }
 }
 
+// The providers keep the expected tag's length across messages, and a fresh
+// ChaCha20-Poly1305 decryption context compares zero bytes: only setting
+// each packet's tag before finishing makes an open fail.  So: the very
+// first open under a new key refuses a forged tag, a forged packet does not
+// spoil the genuine one after it, and no failure leaves anything on
+// OpenSSL's error queue.  Sizes reach OpenSSL's AEAD for ChaCha20-Poly1305
+// too (over 2048 B, or a key without the composition).
+BOOST_AUTO_TEST_CASE(the_first_open_of_a_fresh_key_checks_the_tag) {
+    for (aead_algorithm alg : weft::crypto::all_aead_algorithms) {
+        for (bool composition : {true, false}) {
+            for (std::size_t size : {0, 1, 2049, 4096}) {
+                BOOST_TEST_CONTEXT(weft::crypto::name(alg) << " size " << size << " composition " << composition) {
+                    const bytes key_bytes = random_vector(weft::crypto::key_size(alg));
+                    aead_key sealer = make_key(alg, key_bytes);
+                    aead_key opener = make_key(alg, key_bytes);
+                    if (!composition) weft::crypto::aead_key_test_access::use_openssl_aead_only(opener);
+                    nonce_t nonce{};
+                    weft::crypto::random_bytes(nonce);
+                    const bytes aad = random_vector(16);
+                    const bytes plain = random_vector(size);
+                    bytes sealed = plain;
+                    tag_t tag{};
+                    BOOST_TEST_REQUIRE(sealer.seal(nonce, aad, sealed, tag));
+                    ERR_clear_error();
+                    tag_t forged = tag;
+                    forged[0] ^= 0x01;
+                    bytes buf = sealed;
+                    BOOST_TEST(!opener.open(nonce, aad, buf, forged));  // first use of `opener`
+                    tag_t zero{};
+                    buf = sealed;
+                    BOOST_TEST(!opener.open(nonce, aad, buf, zero));
+                    BOOST_TEST(ERR_peek_error() == 0u);
+                    buf = sealed;
+                    BOOST_TEST_REQUIRE(opener.open(nonce, aad, buf, tag));
+                    BOOST_TEST((buf == plain));
+                }
+            }
+        }
+    }
+}
+
 // ChaCha20-Poly1305 composed from ChaCha20 and Poly1305 (aead.hpp) gives
 // OpenSSL's AEAD bytes exactly, at every payload length around the block
 // and tag boundaries and past the composition's limit, and each opens the
