@@ -233,15 +233,13 @@ int daemon::run() {
             try {
                 std::rethrow_exception(e);
             } catch (const std::exception& ex) {
-                log_.error("internal error: {}", ex.what());
-                exit_code_ = 1;
-                io_.stop();
+                fail(ex);
             }
         });
     };
     spawn(signal_loop());
-    spawn(tun_loop());
-    spawn(udp_loop());
+    when_readable(*tun_wait_, &daemon::tun_ready);
+    when_readable(*udp_wait_, &daemon::udp_ready);
     spawn(tick_loop());
     spawn(distribution_loop());
     io_.run();
@@ -294,32 +292,51 @@ void daemon::reload_hooks() {
     log_.notice("SIGHUP: hook commands reloaded from {}", cfg_.file.string());
 }
 
-awaitable<void> daemon::tun_loop() {
-    while (!stopping_) {
-        auto [ec] = co_await tun_wait_->async_wait(asio::posix::descriptor_base::wait_read, use_tuple);
-        if (ec) co_return;
-        // Drain in batches, send what they produced together, then let the
-        // other loops run.
-        for (int i = 0; i < 64; ++i) {
-            ssize_t n;
-            if (tun_->offload()) {
-                n = tun_->read(tun_buf_);
-            } else {
-                // Read straight into the next frame slot: sealed in place.
-                std::span<std::uint8_t> slot = tx_slot();
-                n = tun_->read(slot.subspan(data_plane::headroom, cfg_.mtu));
-            }
-            if (n < 0) {
-                if (n != -EAGAIN && n != -EINTR) log_.warning("tun read: {}", std::strerror(static_cast<int>(-n)));
-                break;
-            }
-            handle_tun_read(static_cast<std::size_t>(n));
+// The two per-packet loops are plain handlers, not coroutines: an idle
+// packet wakes a cold process, and a handler crosses a fraction of the code
+// (and of the pages) that resuming a coroutine through Asio's awaitable
+// machinery does (HOWTO, performance: idle latency).
+void daemon::when_readable(boost::asio::posix::stream_descriptor& d, void (daemon::*on_ready)()) {
+    d.async_wait(asio::posix::descriptor_base::wait_read, [this, &d, on_ready](const boost::system::error_code& ec) {
+        if (ec || stopping_) return;
+        try {
+            (this->*on_ready)();
+        } catch (const std::exception& ex) {
+            fail(ex);
+            return;
         }
-        flush_tx();
-    }
+        when_readable(d, on_ready);
+    });
 }
 
-void daemon::handle_tun_read(std::size_t n) {
+void daemon::fail(const std::exception& ex) {
+    log_.error("internal error: {}", ex.what());
+    exit_code_ = 1;
+    io_.stop();
+}
+
+[[gnu::hot]] void daemon::tun_ready() {
+    // Drain in batches, send what they produced together, then let the
+    // other loops run.
+    for (int i = 0; i < 64; ++i) {
+        ssize_t n;
+        if (tun_->offload()) {
+            n = tun_->read(tun_buf_);
+        } else {
+            // Read straight into the next frame slot: sealed in place.
+            std::span<std::uint8_t> slot = tx_slot();
+            n = tun_->read(slot.subspan(data_plane::headroom, cfg_.mtu));
+        }
+        if (n < 0) {
+            if (n != -EAGAIN && n != -EINTR) log_.warning("tun read: {}", std::strerror(static_cast<int>(-n)));
+            break;
+        }
+        handle_tun_read(static_cast<std::size_t>(n));
+    }
+    flush_tx();
+}
+
+[[gnu::hot]] void daemon::handle_tun_read(std::size_t n) {
     if (!tun_->offload()) {
         handle_outbound(tx_slot(), n);
         return;
@@ -351,7 +368,7 @@ void daemon::handle_tun_read(std::size_t n) {
     }
 }
 
-void daemon::handle_outbound(std::span<std::uint8_t> slot, std::size_t len) {
+[[gnu::hot]] void daemon::handle_outbound(std::span<std::uint8_t> slot, std::size_t len) {
     if (excluded_) return;  // not in the list in force: carry nothing
     auto r = dp_->outbound(slot, len, now());
     send_result(r, slot, len, false);
@@ -359,12 +376,12 @@ void daemon::handle_outbound(std::span<std::uint8_t> slot, std::size_t len) {
 
 // The next frame's place in tx_buf_ (headroom + mtu + tailroom), right after
 // the last queued frame; sends the batch first when it is full.
-std::span<std::uint8_t> daemon::tx_slot() {
+[[gnu::hot]] std::span<std::uint8_t> daemon::tx_slot() {
     if (tx_count_ == tx_max_frames || tx_end_ + tx_slot_size_ > tx_buf_.size()) flush_tx();
     return std::span(tx_buf_).subspan(tx_end_, tx_slot_size_);
 }
 
-void daemon::queue_frame(std::span<std::uint8_t> frame, const peer_endpoint& to) {
+[[gnu::hot]] void daemon::queue_frame(std::span<std::uint8_t> frame, const peer_endpoint& to) {
     if (tx_count_ == tx_max_frames || tx_end_ + tx_slot_size_ > tx_buf_.size()) flush_tx();
     std::uint8_t* at = tx_buf_.data() + tx_end_;
     // Sealed in place unless compression (or ICMP) built it elsewhere.
@@ -373,13 +390,13 @@ void daemon::queue_frame(std::span<std::uint8_t> frame, const peer_endpoint& to)
     tx_end_ += frame.size();
 }
 
-void daemon::send_one(std::span<const std::uint8_t> frame, const io::udp_endpoint& to) {
+[[gnu::hot]] void daemon::send_one(std::span<const std::uint8_t> frame, const io::udp_endpoint& to) {
     ssize_t n = udp_->send(frame, to);
     if (n < 0 && n != -EAGAIN && n != -ECONNREFUSED && n != -ENOBUFS)
         log_.debug("udp send to {}: {}", io::to_string(to), std::strerror(static_cast<int>(-n)));
 }
 
-void daemon::flush_tx() {
+[[gnu::hot]] void daemon::flush_tx() {
     const std::size_t count = tx_count_;
     tx_count_ = 0;
     tx_end_ = 0;
@@ -441,7 +458,7 @@ void daemon::flush_tx() {
 }
 
 // Carries out what the data plane decided for an outbound packet.
-void daemon::send_result(data_plane::result r, std::span<std::uint8_t> buf, std::size_t len, bool from_queue) {
+[[gnu::hot]] void daemon::send_result(data_plane::result r, std::span<std::uint8_t> buf, std::size_t len, bool from_queue) {
     for (int attempt = 0; attempt < 2; ++attempt) {
         switch (r.what) {
             case data_plane::action::send:
@@ -509,47 +526,43 @@ void daemon::drain(std::uint32_t peer) {
     }
 }
 
-awaitable<void> daemon::udp_loop() {
-    while (!stopping_) {
-        auto [ec] = co_await udp_wait_->async_wait(asio::posix::descriptor_base::wait_read, use_tuple);
-        if (ec) co_return;
-        for (int i = 0; i < 64; ++i) {
-            if (gro_) {
-                // One read may hold many frames of one sender, each
-                // `segment` bytes (the last may be shorter).
-                io::udp_endpoint from;
-                std::size_t segment = 0;
-                ssize_t n = udp_->recv_gro(udp_buf_, from, segment);
-                if (n < 0) {
-                    // ECONNREFUSED and friends come from ICMP about earlier
-                    // sends: never a reason to stop reading.
-                    if (n == -EAGAIN) break;
-                    continue;
-                }
-                if (segment == 0) segment = static_cast<std::size_t>(n);
-                for (std::size_t off = 0; off < static_cast<std::size_t>(n); off += segment)
-                    handle_inbound(std::span(udp_buf_).subspan(off, std::min(segment, static_cast<std::size_t>(n) - off)), from);
+[[gnu::hot]] void daemon::udp_ready() {
+    for (int i = 0; i < 64; ++i) {
+        if (gro_) {
+            // One read may hold many frames of one sender, each
+            // `segment` bytes (the last may be shorter).
+            io::udp_endpoint from;
+            std::size_t segment = 0;
+            ssize_t n = udp_->recv_gro(udp_buf_, from, segment);
+            if (n < 0) {
+                // ECONNREFUSED and friends come from ICMP about earlier
+                // sends: never a reason to stop reading.
+                if (n == -EAGAIN) break;
                 continue;
             }
-            int got = udp_->recv_batch(*rx_batch_);
-            if (got < 0) {
-                if (got == -EAGAIN) break;
-                continue;
-            }
-            for (int k = 0; k < got; ++k) {
-                auto& m = (*rx_batch_)[static_cast<std::size_t>(k)];
-                if (m.truncated) continue;  // larger than any valid frame
-                handle_inbound(m.buffer.first(m.size), m.peer);
-            }
-            if (static_cast<std::size_t>(got) < tx_max_frames) break;  // drained
+            if (segment == 0) segment = static_cast<std::size_t>(n);
+            for (std::size_t off = 0; off < static_cast<std::size_t>(n); off += segment)
+                handle_inbound(std::span(udp_buf_).subspan(off, std::min(segment, static_cast<std::size_t>(n) - off)), from);
+            continue;
         }
-        flush_rx();
+        int got = udp_->recv_batch(*rx_batch_);
+        if (got < 0) {
+            if (got == -EAGAIN) break;
+            continue;
+        }
+        for (int k = 0; k < got; ++k) {
+            auto& m = (*rx_batch_)[static_cast<std::size_t>(k)];
+            if (m.truncated) continue;  // larger than any valid frame
+            handle_inbound(m.buffer.first(m.size), m.peer);
+        }
+        if (static_cast<std::size_t>(got) < tx_max_frames) break;  // drained
     }
+    flush_rx();
 }
 
 // A decrypted packet for the TUN device: joined to the pending TCP run when
 // it continues it, else written (after the run, so order is kept).
-void daemon::deliver(std::span<const std::uint8_t> packet) {
+[[gnu::hot]] void daemon::deliver(std::span<const std::uint8_t> packet) {
     if (rx_join_) {
         if (rx_join_->add(packet)) return;
         flush_rx();
@@ -558,14 +571,14 @@ void daemon::deliver(std::span<const std::uint8_t> packet) {
     tun_->write(packet);
 }
 
-void daemon::flush_rx() {
+[[gnu::hot]] void daemon::flush_rx() {
     if (!rx_join_ || rx_join_->empty()) return;
     auto out = rx_join_->flush();
     ssize_t n = tun_->write_with_header(out.header, out.packet);
     if (n < 0 && n != -EAGAIN) log_.debug("tun write: {}", std::strerror(static_cast<int>(-n)));
 }
 
-void daemon::handle_inbound(std::span<std::uint8_t> frame, const io::udp_endpoint& from) {
+[[gnu::hot]] void daemon::handle_inbound(std::span<std::uint8_t> frame, const io::udp_endpoint& from) {
     if (excluded_) return;
     auto r = dp_->inbound(frame, to_peer(from), now());
     if (r.endpoint_moved) log_.info("peer id {} now at {}", r.peer, io::to_string(from));

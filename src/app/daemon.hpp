@@ -62,8 +62,12 @@ public:
     std::function<void()> on_stopping;
 
 private:
-    boost::asio::awaitable<void> tun_loop();
-    boost::asio::awaitable<void> udp_loop();
+    // Calls (this->*on_ready)() each time `d` is readable, until stopping_.
+    void when_readable(boost::asio::posix::stream_descriptor& d, void (daemon::*on_ready)());
+    void tun_ready();
+    void udp_ready();
+    // An exception out of a handler: logged, exit code 1, the loop stops.
+    void fail(const std::exception& ex);
     boost::asio::awaitable<void> signal_loop();
     boost::asio::awaitable<void> tick_loop();
     void handle_outbound(std::span<std::uint8_t> slot, std::size_t len);
@@ -115,7 +119,9 @@ private:
 
     weft_config cfg_;
     io::logger& log_;
-    boost::asio::io_context io_;
+    // One thread drives everything (signals included): no locks in
+    // Asio's scheduler and reactor, which the per-packet path crosses.
+    boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
     std::vector<crypto::public_key> trusted_;
     std::shared_ptr<const bnl_index> bnl_;
     std::shared_ptr<const verified_bnl> bnl_file_;

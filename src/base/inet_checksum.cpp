@@ -58,7 +58,7 @@ const bool cpu_has_avx2 = [] {
 
 // Adds the words after the blocks (fewer than 32 bytes) to `acc`, folds,
 // swaps into network order and adds the result to `sum`.
-std::uint64_t finish(std::uint64_t sum, std::uint64_t acc, const std::uint8_t* p, std::size_t n) noexcept {
+[[gnu::hot]] std::uint64_t finish(std::uint64_t sum, std::uint64_t acc, const std::uint8_t* p, std::size_t n) noexcept {
     for (; n >= 4; p += 4, n -= 4) {
         std::uint32_t w;
         std::memcpy(&w, p, 4);
@@ -81,14 +81,14 @@ std::uint64_t finish(std::uint64_t sum, std::uint64_t acc, const std::uint8_t* p
 
 // The 32-byte blocks of `data` through `sum_blocks`, the rest through finish().
 template <class SumBlocks>
-std::uint64_t add_with(SumBlocks sum_blocks, std::uint64_t sum, std::span<const std::uint8_t> data) noexcept {
+[[gnu::hot]] std::uint64_t add_with(SumBlocks sum_blocks, std::uint64_t sum, std::span<const std::uint8_t> data) noexcept {
     const std::size_t blocks = data.size() & ~std::size_t{31};
     return finish(sum, sum_blocks(data.data(), blocks), data.data() + blocks, data.size() - blocks);
 }
 
 }  // namespace
 
-std::uint64_t checksum_add(std::uint64_t sum, std::span<const std::uint8_t> data) noexcept {
+[[gnu::hot]] std::uint64_t checksum_add(std::uint64_t sum, std::span<const std::uint8_t> data) noexcept {
 #if defined(__x86_64__)
     if (cpu_has_avx2) return add_with(sum_blocks_avx2, sum, data);
 #endif
@@ -107,7 +107,7 @@ bool checksum_add_uses_avx2() noexcept {
 #endif
 }
 
-std::uint16_t checksum_fold(std::uint64_t sum) noexcept {
+[[gnu::hot]] std::uint16_t checksum_fold(std::uint64_t sum) noexcept {
     sum = (sum & 0xffffffffu) + (sum >> 32);
     sum = (sum & 0xffffffffu) + (sum >> 32);
     sum = (sum & 0xffffu) + (sum >> 16);

@@ -56,7 +56,7 @@ std::optional<tcp_facts> inspect(std::span<const std::uint8_t> p) noexcept {
 
 tcp_coalescer::tcp_coalescer() : buf_(max_bytes) {}
 
-bool tcp_coalescer::add(std::span<const std::uint8_t> packet) noexcept {
+[[gnu::hot]] bool tcp_coalescer::add(std::span<const std::uint8_t> packet) noexcept {
     auto t = inspect(packet);
     if (!t || packet.size() > max_bytes) return false;
     if (count_ == 0) {
@@ -98,7 +98,7 @@ bool tcp_coalescer::add(std::span<const std::uint8_t> packet) noexcept {
     return true;
 }
 
-tcp_coalescer::output tcp_coalescer::flush() noexcept {
+[[gnu::hot]] tcp_coalescer::output tcp_coalescer::flush() noexcept {
     vnet_header h;
     output out;
     out.header = std::span<const std::uint8_t>(header_, vnet_header_size);

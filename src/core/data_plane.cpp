@@ -182,7 +182,7 @@ data_plane::result data_plane::dropped(peer* p, frame_drop why, std::uint32_t pe
     return r;
 }
 
-data_plane::result data_plane::outbound(std::span<std::uint8_t> buf, std::size_t len, std::int64_t now) {
+[[gnu::hot]] data_plane::result data_plane::outbound(std::span<std::uint8_t> buf, std::size_t len, std::int64_t now) {
     WEFT_CHECK(buf.size() >= headroom + settings_.mtu + tailroom);
     if (len == 0 || len > settings_.mtu) return dropped(nullptr, frame_drop::bad_inner_packet);
     auto info = parse_ip_packet(buf.subspan(headroom, len));
@@ -237,7 +237,7 @@ data_plane::result data_plane::keepalive(std::uint32_t peer_id, std::span<std::u
     return seal(it->second, buf, 0, true, now);
 }
 
-data_plane::result data_plane::seal(peer& p, std::span<std::uint8_t> buf, std::size_t len, bool keepalive,
+[[gnu::hot]] data_plane::result data_plane::seal(peer& p, std::span<std::uint8_t> buf, std::size_t len, bool keepalive,
                                     std::int64_t now) {
     tx_key& k = *p.tx;
     if (k.next == std::numeric_limits<std::uint64_t>::max()) return dropped(&p, frame_drop::no_key);
@@ -289,7 +289,7 @@ data_plane::result data_plane::seal(peer& p, std::span<std::uint8_t> buf, std::s
     return r;
 }
 
-data_plane::rx_key* data_plane::rx_for(peer& p, std::uint8_t epoch_low, std::int64_t now) noexcept {
+[[gnu::hot]] data_plane::rx_key* data_plane::rx_for(peer& p, std::uint8_t epoch_low, std::int64_t now) noexcept {
     if (p.rx_current && (p.rx_current->epoch & 0xff) == epoch_low) return &*p.rx_current;
     if (p.rx_previous && (p.rx_previous->epoch & 0xff) == epoch_low) {
         if (p.rx_previous->valid_until == 0 || now < p.rx_previous->valid_until) return &*p.rx_previous;
@@ -298,7 +298,7 @@ data_plane::rx_key* data_plane::rx_for(peer& p, std::uint8_t epoch_low, std::int
     return nullptr;
 }
 
-data_plane::result data_plane::inbound(std::span<std::uint8_t> frame, const peer_endpoint& from, std::int64_t now) {
+[[gnu::hot]] data_plane::result data_plane::inbound(std::span<std::uint8_t> frame, const peer_endpoint& from, std::int64_t now) {
     auto h = parse_header(frame, settings_.mtu);
     if (!h) return dropped(nullptr, h.error());
     if (h->sender == settings_.self_id) return dropped(nullptr, frame_drop::own_sender);

@@ -84,7 +84,7 @@ std::optional<ip_packet_info> parse_v6(std::span<const std::uint8_t> p) {
 
 }  // namespace
 
-std::optional<ip_packet_info> parse_ip_packet(std::span<const std::uint8_t> packet) noexcept {
+[[gnu::hot]] std::optional<ip_packet_info> parse_ip_packet(std::span<const std::uint8_t> packet) noexcept {
     if (packet.empty()) return std::nullopt;
     switch (packet[0] >> 4) {
         case 4:

@@ -404,7 +404,7 @@ public:
 
     // The value of the longest stored prefix of addr's family that contains
     // addr; nullptr if none.  Does not allocate.
-    const V* lookup(const ip_address& addr) const noexcept {
+    [[gnu::hot]] const V* lookup(const ip_address& addr) const noexcept {
         if (addr.family == ip_family::v4)
             return v4_.value_at(v4_.longest_match(v4_key::from(addr)));
         return v6_.value_at(v6_.longest_match(v6_key::from(addr)));

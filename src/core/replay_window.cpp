@@ -11,7 +11,7 @@ bool replay_window::bit(std::uint64_t counter) const noexcept {
     return ((bits_[pos / word_bits] >> (pos % word_bits)) & 1u) != 0;
 }
 
-void replay_window::fill(std::uint64_t first, std::uint64_t count, bool value) noexcept {
+[[gnu::hot]] void replay_window::fill(std::uint64_t first, std::uint64_t count, bool value) noexcept {
     WEFT_CHECK(count <= window_size);
     std::uint64_t pos = first % window_size;
     while (count > 0) {
@@ -26,18 +26,18 @@ void replay_window::fill(std::uint64_t first, std::uint64_t count, bool value) n
     }
 }
 
-bool replay_window::is_too_old(std::uint64_t counter) const noexcept {
+[[gnu::hot]] bool replay_window::is_too_old(std::uint64_t counter) const noexcept {
     // No overflow: the subtraction only runs when counter <= highest_.
     return !empty_ && counter <= highest_ && highest_ - counter >= window_size;
 }
 
-bool replay_window::check(std::uint64_t counter) const noexcept {
+[[gnu::hot]] bool replay_window::check(std::uint64_t counter) const noexcept {
     if (empty_ || counter > highest_) return true;
     if (highest_ - counter >= window_size) return false;
     return !bit(counter);
 }
 
-bool replay_window::update(std::uint64_t counter) noexcept {
+[[gnu::hot]] bool replay_window::update(std::uint64_t counter) noexcept {
     if (!check(counter)) return false;
     if (empty_) {
         // Every bit is 0 (invariant of the empty window), which is right for

@@ -43,7 +43,7 @@ std::uint16_t finish(std::uint64_t sum) noexcept {
 
 }  // namespace
 
-vnet_header read_vnet_header(std::span<const std::uint8_t, vnet_header_size> in) noexcept {
+[[gnu::hot]] vnet_header read_vnet_header(std::span<const std::uint8_t, vnet_header_size> in) noexcept {
     vnet_header h;
     h.flags = in[0];
     h.gso_type = in[1];
@@ -81,7 +81,7 @@ std::size_t segment_plan::segment_size(std::size_t i) const noexcept {
     return header_len + std::min(segment_payload, payload_len - done);
 }
 
-result<segment_plan, segment_error> plan_segments(std::span<const std::uint8_t> packet, const vnet_header& h) noexcept {
+[[gnu::hot]] result<segment_plan, segment_error> plan_segments(std::span<const std::uint8_t> packet, const vnet_header& h) noexcept {
     const std::uint8_t type = h.gso_type & static_cast<std::uint8_t>(~vnet::gso_ecn);
     if (type != vnet::gso_tcpv4 && type != vnet::gso_tcpv6) return unexpected{segment_error::unsupported_gso};
     if (h.gso_size == 0) return unexpected{segment_error::bad_gso_size};
@@ -113,7 +113,7 @@ result<segment_plan, segment_error> plan_segments(std::span<const std::uint8_t> 
     return p;
 }
 
-std::size_t write_segment(std::span<const std::uint8_t> packet, const segment_plan& plan, std::size_t i,
+[[gnu::hot]] std::size_t write_segment(std::span<const std::uint8_t> packet, const segment_plan& plan, std::size_t i,
                           std::span<std::uint8_t> out) noexcept {
     if (i >= plan.count || packet.size() != plan.header_len + plan.payload_len) return 0;
     const std::size_t seg = plan.segment_size(i);
@@ -148,7 +148,7 @@ std::size_t write_segment(std::span<const std::uint8_t> packet, const segment_pl
     return seg;
 }
 
-bool complete_checksum(std::span<std::uint8_t> packet, const vnet_header& h) noexcept {
+[[gnu::hot]] bool complete_checksum(std::span<std::uint8_t> packet, const vnet_header& h) noexcept {
     if ((h.flags & vnet::flag_needs_csum) == 0) return true;
     const std::size_t start = h.csum_start, field = std::size_t{h.csum_start} + h.csum_offset;
     if (start > packet.size() || field + 2 > packet.size()) return false;

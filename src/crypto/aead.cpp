@@ -246,7 +246,7 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
     return true;
 }
 
-bool aead_key::seal(std::span<const std::uint8_t, aead_nonce_size> nonce,
+[[gnu::hot]] bool aead_key::seal(std::span<const std::uint8_t, aead_nonce_size> nonce,
                     std::span<const std::uint8_t> aad, std::span<std::uint8_t> inout,
                     std::span<std::uint8_t, aead_tag_size> tag) noexcept {
     WEFT_CHECK(seal_ctx_.valid());
@@ -263,7 +263,7 @@ bool aead_key::seal(std::span<const std::uint8_t, aead_nonce_size> nonce,
     return true;
 }
 
-bool aead_key::open(std::span<const std::uint8_t, aead_nonce_size> nonce,
+[[gnu::hot]] bool aead_key::open(std::span<const std::uint8_t, aead_nonce_size> nonce,
                     std::span<const std::uint8_t> aad, std::span<std::uint8_t> inout,
                     std::span<const std::uint8_t, aead_tag_size> tag) noexcept {
     WEFT_CHECK(open_ctx_.valid());

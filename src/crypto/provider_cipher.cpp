@@ -117,36 +117,36 @@ provider_cipher::~provider_cipher() {
     if (ctx_ != nullptr) f_.freectx(ctx_);  // before cipher_ lets the provider go
 }
 
-bool provider_cipher::start(std::span<const std::uint8_t> iv) noexcept {
+[[gnu::hot]] bool provider_cipher::start(std::span<const std::uint8_t> iv) noexcept {
     WEFT_CHECK(ctx_ != nullptr);  // every message begins here
     return (encrypt_ ? f_.encrypt_init(ctx_, nullptr, 0, iv.data(), iv.size(), nullptr)
                      : f_.decrypt_init(ctx_, nullptr, 0, iv.data(), iv.size(), nullptr)) == 1;
 }
 
-bool provider_cipher::aad(std::span<const std::uint8_t> data) noexcept {
+[[gnu::hot]] bool provider_cipher::aad(std::span<const std::uint8_t> data) noexcept {
     // A null output marks AAD; providers still check the "output size".
     std::size_t out = 0;
     return data.empty() || f_.update(ctx_, nullptr, &out, data.size(), data.data(), data.size()) == 1;
 }
 
-bool provider_cipher::update(std::uint8_t* out, const std::uint8_t* in, std::size_t n) noexcept {
+[[gnu::hot]] bool provider_cipher::update(std::uint8_t* out, const std::uint8_t* in, std::size_t n) noexcept {
     std::size_t written = 0;
     return n == 0 || (f_.update(ctx_, out, &written, n, in, n) == 1 && written == n);
 }
 
-bool provider_cipher::finish() noexcept {
+[[gnu::hot]] bool provider_cipher::finish() noexcept {
     unsigned char none[EVP_MAX_BLOCK_LENGTH];
     std::size_t written = 0;
     return f_.final(ctx_, none, &written, sizeof none) == 1 && written == 0;
 }
 
-bool provider_cipher::get_tag(std::span<std::uint8_t> tag) noexcept {
+[[gnu::hot]] bool provider_cipher::get_tag(std::span<std::uint8_t> tag) noexcept {
     OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag.data(), tag.size()),
                            OSSL_PARAM_construct_end()};
     return f_.get_ctx_params(ctx_, params) == 1;
 }
 
-bool provider_cipher::set_tag(std::span<const std::uint8_t> tag) noexcept {
+[[gnu::hot]] bool provider_cipher::set_tag(std::span<const std::uint8_t> tag) noexcept {
     // OSSL_PARAM wants a mutable buffer: a local copy, not a const_cast.
     unsigned char copy[32];  // more than any AEAD tag
     if (tag.size() > sizeof copy) return false;

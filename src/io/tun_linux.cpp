@@ -110,7 +110,7 @@ result<tun_device, std::string> tun_device::open(const std::string& name, unsign
     return tun_device(dev.release(), name, mtu, offload);
 }
 
-ssize_t tun_device::read(std::span<std::uint8_t> buf) noexcept {
+[[gnu::hot]] ssize_t tun_device::read(std::span<std::uint8_t> buf) noexcept {
     for (;;) {
         ssize_t n = ::read(fd_.get(), buf.data(), buf.size());
         if (n >= 0) return n;
@@ -118,7 +118,7 @@ ssize_t tun_device::read(std::span<std::uint8_t> buf) noexcept {
     }
 }
 
-ssize_t tun_device::write(std::span<const std::uint8_t> packet) noexcept {
+[[gnu::hot]] ssize_t tun_device::write(std::span<const std::uint8_t> packet) noexcept {
     if (offload_) {
         // flags DATA_VALID, gso_type NONE, the rest zero.
         static constexpr std::uint8_t header[vnet_header_bytes] = {vnet::flag_data_valid, vnet::gso_none};
@@ -131,7 +131,7 @@ ssize_t tun_device::write(std::span<const std::uint8_t> packet) noexcept {
     }
 }
 
-ssize_t tun_device::write_with_header(std::span<const std::uint8_t> header,
+[[gnu::hot]] ssize_t tun_device::write_with_header(std::span<const std::uint8_t> header,
                                       std::span<const std::uint8_t> packet) noexcept {
     iovec iov[2] = {{const_cast<std::uint8_t*>(header.data()), header.size()},
                     {const_cast<std::uint8_t*>(packet.data()), packet.size()}};

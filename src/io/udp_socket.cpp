@@ -62,7 +62,7 @@ std::string to_string(const udp_endpoint& e) {
     return to_string(e.addr) + ":" + port;
 }
 
-socklen_t to_sockaddr(const udp_endpoint& e, bool v6_socket, sockaddr_storage& out) noexcept {
+[[gnu::hot]] socklen_t to_sockaddr(const udp_endpoint& e, bool v6_socket, sockaddr_storage& out) noexcept {
     if (e.addr.family == ip_family::v4 && !v6_socket) {
         sockaddr_in sin{};
         sin.sin_family = AF_INET;
@@ -85,7 +85,7 @@ socklen_t to_sockaddr(const udp_endpoint& e, bool v6_socket, sockaddr_storage& o
     return sizeof sin6;
 }
 
-std::optional<udp_endpoint> from_sockaddr(const sockaddr_storage& in, socklen_t len) noexcept {
+[[gnu::hot]] std::optional<udp_endpoint> from_sockaddr(const sockaddr_storage& in, socklen_t len) noexcept {
     udp_endpoint e;
     if (in.ss_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
         sockaddr_in sin{};
@@ -163,7 +163,7 @@ result<udp_socket, std::string> udp_socket::open(std::uint16_t port,
 
 // One datagram (or one GRO run) with its sender into `msg`, which may carry
 // a control buffer for ancillary data (recv_gro).
-ssize_t udp_socket::recv_msg(std::span<std::uint8_t> buf, udp_endpoint& from, msghdr& msg) noexcept {
+[[gnu::hot]] ssize_t udp_socket::recv_msg(std::span<std::uint8_t> buf, udp_endpoint& from, msghdr& msg) noexcept {
     sockaddr_storage ss{};
     iovec iov{buf.data(), buf.size()};
     msg.msg_name = &ss;
@@ -187,7 +187,7 @@ ssize_t udp_socket::recv(std::span<std::uint8_t> buf, udp_endpoint& from) noexce
     return recv_msg(buf, from, msg);
 }
 
-ssize_t udp_socket::send(std::span<const std::uint8_t> data, const udp_endpoint& to) noexcept {
+[[gnu::hot]] ssize_t udp_socket::send(std::span<const std::uint8_t> data, const udp_endpoint& to) noexcept {
     sockaddr_storage ss{};
     socklen_t len = to_sockaddr(to, v6_, ss);
     if (len == 0) return -EAFNOSUPPORT;
@@ -208,7 +208,7 @@ bool udp_socket::enable_gro() noexcept {
     return ::setsockopt(fd_.get(), SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
 }
 
-ssize_t udp_socket::send_gso(std::span<const std::uint8_t> data, std::size_t segment, const udp_endpoint& to) noexcept {
+[[gnu::hot]] ssize_t udp_socket::send_gso(std::span<const std::uint8_t> data, std::size_t segment, const udp_endpoint& to) noexcept {
     sockaddr_storage ss{};
     socklen_t len = to_sockaddr(to, v6_, ss);
     if (len == 0) return -EAFNOSUPPORT;
@@ -237,7 +237,7 @@ ssize_t udp_socket::send_gso(std::span<const std::uint8_t> data, std::size_t seg
     return n < 0 ? -errno : n;
 }
 
-ssize_t udp_socket::recv_gro(std::span<std::uint8_t> buf, udp_endpoint& from, std::size_t& segment) noexcept {
+[[gnu::hot]] ssize_t udp_socket::recv_gro(std::span<std::uint8_t> buf, udp_endpoint& from, std::size_t& segment) noexcept {
     alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
     msg.msg_control = control;
@@ -255,7 +255,7 @@ ssize_t udp_socket::recv_gro(std::span<std::uint8_t> buf, udp_endpoint& from, st
     return n;
 }
 
-int udp_socket::recv_batch_impl(std::span<udp_message> msgs, std::span<mmsghdr> headers,
+[[gnu::hot]] int udp_socket::recv_batch_impl(std::span<udp_message> msgs, std::span<mmsghdr> headers,
                                 std::span<iovec> iov, std::span<sockaddr_storage> addrs) noexcept {
     std::size_t count = msgs.size();
     WEFT_CHECK(headers.size() >= count && iov.size() >= count && addrs.size() >= count);
@@ -284,7 +284,7 @@ int udp_socket::recv_batch_impl(std::span<udp_message> msgs, std::span<mmsghdr> 
     return n;
 }
 
-int udp_socket::send_batch_impl(std::span<udp_message> msgs, std::span<mmsghdr> headers,
+[[gnu::hot]] int udp_socket::send_batch_impl(std::span<udp_message> msgs, std::span<mmsghdr> headers,
                                 std::span<iovec> iov, std::span<sockaddr_storage> addrs) noexcept {
     std::size_t count = msgs.size();
     WEFT_CHECK(headers.size() >= count && iov.size() >= count && addrs.size() >= count);

@@ -37,7 +37,7 @@ std::string_view to_string(frame_drop reason) noexcept {
     return "unknown";
 }
 
-void write_header(std::span<std::uint8_t, frame_header_size> out,
+[[gnu::hot]] void write_header(std::span<std::uint8_t, frame_header_size> out,
                   const frame_header& header) noexcept {
     const auto type = static_cast<std::uint8_t>(header.type);
     WEFT_CHECK(known_type(type));
@@ -52,7 +52,7 @@ void write_header(std::span<std::uint8_t, frame_header_size> out,
     store_be<std::uint64_t>(out, frame_counter_offset, header.counter);
 }
 
-result<frame_header, frame_drop> parse_header(std::span<const std::uint8_t> frame,
+[[gnu::hot]] result<frame_header, frame_drop> parse_header(std::span<const std::uint8_t> frame,
                                               std::size_t max_payload) noexcept {
     // Size first: every read below stays inside the first frame_min_size bytes.
     if (frame.size() < frame_min_size) return unexpected{frame_drop::too_short};
@@ -82,7 +82,7 @@ result<frame_header, frame_drop> parse_header(std::span<const std::uint8_t> fram
     return h;
 }
 
-std::array<std::uint8_t, frame_nonce_size> make_nonce(
+[[gnu::hot]] std::array<std::uint8_t, frame_nonce_size> make_nonce(
     std::span<const std::uint8_t, frame_salt_size> salt, std::uint64_t counter) noexcept {
     static_assert(frame_nonce_size == frame_salt_size && frame_nonce_size == 4 + 8);
     std::array<std::uint8_t, frame_nonce_size> nonce{};
