@@ -295,7 +295,10 @@ void daemon::reload_hooks() {
 // The two per-packet loops are plain handlers, not coroutines: an idle
 // packet wakes a cold process, and a handler crosses a fraction of the code
 // (and of the pages) that resuming a coroutine through Asio's awaitable
-// machinery does (HOWTO, performance: idle latency).
+// machinery does.  For the same reason every function a packet passes
+// through (here and in core, wire, crypto and io) is [[gnu::hot]], which
+// makes GCC place them together: a new one on that path should be too.
+// HOWTO, performance section, "Pages, not only lines".
 void daemon::when_readable(boost::asio::posix::stream_descriptor& d, void (daemon::*on_ready)()) {
     d.async_wait(asio::posix::descriptor_base::wait_read, [this, &d, on_ready](const boost::system::error_code& ec) {
         if (ec || stopping_) return;
