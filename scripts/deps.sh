@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-test1.81-dev
-  libssl-dev openssl zlib1g-dev liblz4-dev nlohmann-json3-dev libfmt-dev
+  libssl-dev openssl zlib1g-dev liblz4-dev libsodium-dev nlohmann-json3-dev libfmt-dev
   clang libclang-rt-14-dev
   iproute2 iputils-ping procps psmisc tcpdump iperf3 jq python3
 )

@@ -5,6 +5,9 @@
 #include <openssl/params.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <sodium.h>
 
 #include <algorithm>
 #include <array>
@@ -17,7 +20,24 @@
 
 namespace weft::crypto {
 
+struct libsodium_aes256gcm {
+    crypto_aead_aes256gcm_state state;  // 16-byte aligned by its type
+};
+
+void libsodium_aes256gcm_free::operator()(libsodium_aes256gcm* s) const noexcept {
+    sodium_memzero(s, sizeof *s);
+    delete s;
+}
+
 namespace {
+
+// Whether libsodium may take small AES-256-GCM payloads (aead.hpp): it
+// initialises, this CPU has AES-NI and PCLMUL, and OpenSSL's default
+// properties do not ask for FIPS (libsodium is not a FIPS module).
+bool libsodium_aes256gcm_usable() noexcept {
+    static const bool cpu_ok = sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() == 1;
+    return cpu_ok && EVP_default_properties_is_fips_enabled(nullptr) == 0;
+}
 
 // OpenSSL's algorithm names (what EVP_CIPHER_fetch understands).
 const char* openssl_cipher_name(aead_algorithm alg) noexcept {
@@ -198,8 +218,18 @@ result<aead_key, crypto_error> aead_key::create(aead_algorithm alg,
         }
         ERR_pop_to_mark();
     }
+    libsodium_state small;
+    if (alg == aead_algorithm::aes_256_gcm && libsodium_aes256gcm_usable()) {
+        small.reset(new libsodium_aes256gcm);
+        crypto_aead_aes256gcm_beforenm(&small->state, key.data());
+    }
     return aead_key(alg, std::move(seal_ctx).value(), std::move(open_ctx).value(), std::move(stream_ctx),
-                    std::move(mac_ctx));
+                    std::move(mac_ctx), std::move(small));
+}
+
+[[gnu::hot]] bool aead_key::takes_libsodium(std::span<const std::uint8_t> aad,
+                                            std::span<const std::uint8_t> inout) const noexcept {
+    return small_ != nullptr && inout.size() <= libsodium_max_payload && !overlap(aad, inout);
 }
 
 bool aead_key::takes_composition(std::span<const std::uint8_t> aad,
@@ -251,6 +281,13 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
                     std::span<std::uint8_t, aead_tag_size> tag) noexcept {
     WEFT_CHECK(seal_ctx_.valid());
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
+    if (takes_libsodium(aad, inout)) {
+        unsigned long long tag_len = 0;
+        return crypto_aead_aes256gcm_encrypt_detached_afternm(inout.data(), tag.data(), &tag_len, inout.data(),
+                                                              inout.size(), aad.data(), aad.size(), nullptr,
+                                                              nonce.data(), &small_->state) == 0 &&
+               tag_len == aead_tag_size;
+    }
     if (takes_composition(aad, inout)) return seal_composed(nonce, aad, inout, tag);
     // Cipher and key stay as create() set them: only the nonce changes, so
     // the key schedule is reused and nothing is fetched or allocated.  Both
@@ -268,6 +305,13 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
                     std::span<const std::uint8_t, aead_tag_size> tag) noexcept {
     WEFT_CHECK(open_ctx_.valid());
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
+    // libsodium compares the tags in constant time (and, on a mismatch,
+    // zeroes what it decrypted).
+    if (takes_libsodium(aad, inout)) {
+        return crypto_aead_aes256gcm_decrypt_detached_afternm(inout.data(), nullptr, inout.data(), inout.size(),
+                                                              tag.data(), aad.data(), aad.size(), nonce.data(),
+                                                              &small_->state) == 0;
+    }
     if (takes_composition(aad, inout)) return open_composed(nonce, aad, inout, tag);
     // The expected tag is set for every packet: the context would otherwise
     // still hold the previous packet's.  Finishing compares the tags in

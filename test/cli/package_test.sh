@@ -97,7 +97,7 @@ t_eq "Version" "$(dpkg-deb -f "$deb" Version)" "$(sed -nE 's/^project\(weft VERS
 t_eq "Architecture" "$(dpkg-deb -f "$deb" Architecture)" "$arch"
 t_eq "Section" "$(dpkg-deb -f "$deb" Section)" net
 dep=$(dpkg-deb -f "$deb" Depends)
-for d in libc6 libssl3 libboost-program-options1.81.0 zlib1g liblz4-1 iproute2; do
+for d in libc6 libssl3 libboost-program-options1.81.0 zlib1g liblz4-1 libsodium23 iproute2; do
   t_contains "Depends names $d (computed by dpkg-shlibdeps, plus the hooks' iproute2)" "$dep" "$d"
 done
 t_contains "Recommends openssl (weft-ca)" "$(dpkg-deb -f "$deb" Recommends)" openssl

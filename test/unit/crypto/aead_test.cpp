@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <array>
@@ -27,6 +28,7 @@ struct weft::crypto::aead_key_test_access {
     static void use_openssl_aead_only(aead_key& key) noexcept {
         key.stream_ctx_ = {};
         key.mac_ctx_.reset();
+        key.small_.reset();
     }
 };
 
@@ -444,6 +446,97 @@ BOOST_AUTO_TEST_CASE(composed_chacha20_poly1305_with_overlapping_aad_matches_the
     // AAD = bytes 10..40, payload = bytes 20..100.
     BOOST_TEST_REQUIRE(composed.seal(nonce, std::span(a).subspan(10, 30), std::span(a).subspan(20), ta));
     BOOST_TEST_REQUIRE(plain_aead.seal(nonce, std::span(b).subspan(10, 30), std::span(b).subspan(20), tb));
+    BOOST_TEST((a == b));
+    BOOST_TEST((ta == tb));
+}
+
+// Small AES-256-GCM payloads go through libsodium where it can (aead.hpp):
+// on a CPU with AES-NI and PCLMUL, and only for AES-256-GCM.  Its bytes are
+// OpenSSL's exactly at every length up to and past the limit, with any AAD
+// and laid out as a frame; each opens the other's packets; a forged tag, AAD
+// or ciphertext is refused.
+BOOST_AUTO_TEST_CASE(small_aes_256_gcm_payloads_take_libsodium_with_openssls_bytes) {
+    const bool cpu_has_it = sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() == 1;
+    const bytes key_bytes = random_vector(32);
+    aead_key fast = make_key(aead_algorithm::aes_256_gcm, key_bytes);
+    aead_key reference = make_key(aead_algorithm::aes_256_gcm, key_bytes);
+    weft::crypto::aead_key_test_access::use_openssl_aead_only(reference);
+    BOOST_TEST(fast.via_libsodium() == cpu_has_it);
+    BOOST_TEST(!reference.via_libsodium());
+    BOOST_TEST(!make_key(aead_algorithm::aes_128_gcm, random_vector(16)).via_libsodium());
+    BOOST_TEST(!make_key(aead_algorithm::chacha20_poly1305, random_vector(32)).via_libsodium());
+    if (!cpu_has_it) {
+        BOOST_TEST_MESSAGE("no AES-NI/PCLMUL: libsodium's AES-256-GCM is not used here");
+        return;
+    }
+    std::size_t checked = 0;
+    for (std::size_t size = 0; size <= aead_key::libsodium_max_payload + 70; ++size) {
+        for (std::size_t aad_size : {0, 1, 15, 16, 17, 33}) {
+            if (size % 7 != 0 && aad_size != 16) continue;  // every length with a header's AAD
+            const nonce_t nonce = counter_nonce(1000 * size + aad_size);
+            const bytes aad = random_vector(aad_size);
+            const bytes plain = random_vector(size);
+            bytes a = plain, b = plain;
+            tag_t ta{}, tb{};
+            BOOST_TEST_REQUIRE(fast.seal(nonce, aad, a, ta));
+            BOOST_TEST_REQUIRE(reference.seal(nonce, aad, b, tb));
+            BOOST_TEST_REQUIRE((a == b && ta == tb), "size " << size << " aad " << aad_size);
+            bytes c = a;
+            BOOST_TEST_REQUIRE(fast.open(nonce, aad, c, tb));
+            BOOST_TEST_REQUIRE((c == plain), "size " << size);
+            BOOST_TEST_REQUIRE(reference.open(nonce, aad, b, ta));
+            BOOST_TEST_REQUIRE((b == plain), "size " << size);
+            tag_t forged = ta;
+            forged[size % aead_tag_size] ^= 0x01;
+            c = a;
+            BOOST_TEST_REQUIRE(!fast.open(nonce, aad, c, forged), "size " << size);
+            if (size != 0) {
+                c = a;
+                c[size / 2] ^= 0x40;
+                BOOST_TEST_REQUIRE(!fast.open(nonce, aad, c, ta), "size " << size);
+            }
+            if (!aad.empty()) {
+                bytes aad2 = aad;
+                aad2.front() ^= 0x02;
+                c = a;
+                BOOST_TEST_REQUIRE(!fast.open(nonce, aad2, c, ta), "size " << size);
+            }
+            c = a;
+            BOOST_TEST_REQUIRE(!fast.open(counter_nonce(1000 * size + aad_size + 1), aad, c, ta), "size " << size);
+            {
+                // As a frame: header (AAD), payload, tag in one buffer.
+                bytes frame = aad;
+                frame.insert(frame.end(), plain.begin(), plain.end());
+                frame.resize(frame.size() + aead_tag_size);
+                std::span<std::uint8_t> f(frame);
+                auto head = f.first(aad_size);
+                auto payload = f.subspan(aad_size, size);
+                auto tag = f.subspan(aad_size + size).first<aead_tag_size>();
+                BOOST_TEST_REQUIRE(fast.seal(nonce, head, payload, tag));
+                BOOST_TEST_REQUIRE((bytes(payload.begin(), payload.end()) == a), "framed size " << size);
+                BOOST_TEST_REQUIRE(std::equal(tag.begin(), tag.end(), ta.begin()), "framed size " << size);
+                BOOST_TEST_REQUIRE(reference.open(nonce, head, payload, tag));
+                BOOST_TEST_REQUIRE((bytes(payload.begin(), payload.end()) == plain), "framed size " << size);
+            }
+            ++checked;
+        }
+    }
+    BOOST_TEST(checked > 500u);
+}
+
+// AAD overlapping the payload takes OpenSSL (libsodium wants the two apart):
+// the same bytes as the reference.
+BOOST_AUTO_TEST_CASE(aes_256_gcm_with_overlapping_aad_matches_the_reference) {
+    const bytes key_bytes = random_vector(32);
+    aead_key fast = make_key(aead_algorithm::aes_256_gcm, key_bytes);
+    aead_key reference = make_key(aead_algorithm::aes_256_gcm, key_bytes);
+    weft::crypto::aead_key_test_access::use_openssl_aead_only(reference);
+    const bytes packet = random_vector(100);
+    bytes a = packet, b = packet;
+    tag_t ta{}, tb{};
+    const nonce_t nonce = counter_nonce(9);
+    BOOST_TEST_REQUIRE(fast.seal(nonce, std::span(a).subspan(10, 30), std::span(a).subspan(20), ta));
+    BOOST_TEST_REQUIRE(reference.seal(nonce, std::span(b).subspan(10, 30), std::span(b).subspan(20), tb));
     BOOST_TEST((a == b));
     BOOST_TEST((ta == tb));
 }
