@@ -160,6 +160,9 @@ private:
     bool gso_ = false, gro_ = false;
     // Inbound TCP segments of one flow joined into one TUN write (offload only).
     std::unique_ptr<tcp_coalescer> rx_join_;
+    // Idle-latency shortcuts (tun_ready, udp_ready): the last TUN wake found
+    // at most one packet; this UDP wake wrote to the TUN device.
+    bool tun_sparse_ = true, rx_wrote_tun_ = false;
     bool stopping_ = false;
     int exit_code_ = 0;
 };
