@@ -103,6 +103,47 @@ nonce_t counter_nonce(std::uint64_t counter) {
     return n;
 }
 
+// A packet laid out as a frame: the AAD (header) right before the payload,
+// the tag right after, all in one buffer.
+struct framed {
+    bytes buffer;
+    std::size_t aad_size, size;
+
+    framed(const bytes& aad, const bytes& plain) : buffer(aad), aad_size(aad.size()), size(plain.size()) {
+        buffer.insert(buffer.end(), plain.begin(), plain.end());
+        buffer.resize(buffer.size() + aead_tag_size);
+    }
+    std::span<std::uint8_t> head() { return std::span(buffer).first(aad_size); }
+    std::span<std::uint8_t> payload() { return std::span(buffer).subspan(aad_size, size); }
+    std::span<std::uint8_t, aead_tag_size> tag() {
+        return std::span(buffer).subspan(aad_size + size).first<aead_tag_size>();
+    }
+    bool payload_is(const bytes& b) const {
+        return std::equal(b.begin(), b.end(), buffer.begin() + static_cast<std::ptrdiff_t>(aad_size)) && b.size() == size;
+    }
+    bool tag_is(const tag_t& t) const {
+        return std::equal(t.begin(), t.end(), buffer.begin() + static_cast<std::ptrdiff_t>(aad_size + size));
+    }
+};
+
+// Seals `plain` with `ours` and with `reference` (same key bytes), requires
+// the same ciphertext and tag, and opens each one's output with the other.
+// Returns the ciphertext and the tag.
+std::pair<bytes, tag_t> same_bytes_both_ways(aead_key& ours, aead_key& reference, const nonce_t& nonce,
+                                             const bytes& aad, const bytes& plain) {
+    bytes a = plain, b = plain;
+    tag_t ta{}, tb{};
+    BOOST_TEST_REQUIRE(ours.seal(nonce, aad, a, ta));
+    BOOST_TEST_REQUIRE(reference.seal(nonce, aad, b, tb));
+    BOOST_TEST_REQUIRE((a == b && ta == tb), "size " << plain.size() << " aad " << aad.size());
+    bytes c = a;
+    BOOST_TEST_REQUIRE(ours.open(nonce, aad, c, tb));
+    BOOST_TEST_REQUIRE((c == plain), "size " << plain.size());
+    BOOST_TEST_REQUIRE(reference.open(nonce, aad, b, ta));
+    BOOST_TEST_REQUIRE((b == plain), "size " << plain.size());
+    return {a, ta};
+}
+
 struct known_answer {
     const char* source;
     aead_algorithm alg;
@@ -377,16 +418,7 @@ BOOST_AUTO_TEST_CASE(composed_chacha20_poly1305_equals_openssls_aead) {
             weft::crypto::random_bytes(nonce);
             const bytes aad = random_vector(aad_size);
             const bytes plain = random_vector(size);
-            bytes a = plain, b = plain;
-            tag_t ta{}, tb{};
-            BOOST_TEST_REQUIRE(composed.seal(nonce, aad, a, ta));
-            BOOST_TEST_REQUIRE(plain_aead.seal(nonce, aad, b, tb));
-            BOOST_TEST_REQUIRE((a == b && ta == tb), "size " << size << " aad " << aad_size);
-            bytes c = a;
-            BOOST_TEST_REQUIRE(composed.open(nonce, aad, c, tb));
-            BOOST_TEST_REQUIRE((c == plain), "size " << size);
-            BOOST_TEST_REQUIRE(plain_aead.open(nonce, aad, b, ta));
-            BOOST_TEST_REQUIRE((b == plain), "size " << size);
+            const auto [a, ta] = same_bytes_both_ways(composed, plain_aead, nonce, aad, plain);
             tag_t forged = ta;
             forged[size % aead_tag_size] ^= 0x01;
             bytes d = a;
@@ -403,26 +435,18 @@ BOOST_AUTO_TEST_CASE(composed_chacha20_poly1305_equals_openssls_aead) {
                 // Laid out as a frame, AAD right before the payload (one
                 // Poly1305 update covers both when the AAD is a multiple of
                 // 16 bytes): the same bytes again.
-                bytes frame = aad;
-                frame.insert(frame.end(), plain.begin(), plain.end());
-                frame.resize(frame.size() + aead_tag_size);
-                std::span<std::uint8_t> f(frame);
-                auto head = f.first(aad_size);
-                auto payload = f.subspan(aad_size, size);
-                auto tag = f.subspan(aad_size + size).first<aead_tag_size>();
-                BOOST_TEST_REQUIRE(composed.seal(nonce, head, payload, tag));
-                BOOST_TEST_REQUIRE((bytes(payload.begin(), payload.end()) == a), "framed size " << size);
-                BOOST_TEST_REQUIRE(std::equal(tag.begin(), tag.end(), ta.begin()), "framed size " << size);
-                const bytes sealed(frame);
-                BOOST_TEST_REQUIRE(composed.open(nonce, head, payload, tag));
-                BOOST_TEST_REQUIRE((bytes(payload.begin(), payload.end()) == plain), "framed size " << size);
+                framed f(aad, plain);
+                BOOST_TEST_REQUIRE(composed.seal(nonce, f.head(), f.payload(), f.tag()));
+                BOOST_TEST_REQUIRE((f.payload_is(a) && f.tag_is(ta)), "framed size " << size);
+                const bytes sealed(f.buffer);
+                BOOST_TEST_REQUIRE(composed.open(nonce, f.head(), f.payload(), f.tag()));
+                BOOST_TEST_REQUIRE(f.payload_is(plain), "framed size " << size);
                 if (aad_size != 0) {
-                    frame = sealed;
-                    frame[aad_size / 2] ^= 0x10;  // the header is authenticated
-                    BOOST_TEST_REQUIRE(!composed.open(nonce, head, payload, tag), "framed size " << size);
+                    f.buffer = sealed;
+                    f.buffer[aad_size / 2] ^= 0x10;  // the header is authenticated
+                    BOOST_TEST_REQUIRE(!composed.open(nonce, f.head(), f.payload(), f.tag()), "framed size " << size);
                     if (size <= aead_key::composed_max_payload)
-                        BOOST_TEST_REQUIRE(std::equal(payload.begin(), payload.end(), sealed.begin() + aad_size),
-                                           "framed size " << size);
+                        BOOST_TEST_REQUIRE(f.payload_is(a), "framed size " << size);
                 }
             }
             ++checked;
@@ -432,22 +456,25 @@ BOOST_AUTO_TEST_CASE(composed_chacha20_poly1305_equals_openssls_aead) {
 }
 
 // AAD that overlaps the payload: the composition would authenticate the
-// bytes after encryption, so such calls take OpenSSL's AEAD, which reads
-// the AAD first.  Both keys then give the same bytes.
-BOOST_AUTO_TEST_CASE(composed_chacha20_poly1305_with_overlapping_aad_matches_the_aead) {
-    const bytes key_bytes = random_vector(32);
-    aead_key composed = make_key(aead_algorithm::chacha20_poly1305, key_bytes);
-    aead_key plain_aead = make_key(aead_algorithm::chacha20_poly1305, key_bytes);
-    weft::crypto::aead_key_test_access::use_openssl_aead_only(plain_aead);
-    const bytes packet = random_vector(100);
-    bytes a = packet, b = packet;
-    tag_t ta{}, tb{};
-    const nonce_t nonce = counter_nonce(7);
-    // AAD = bytes 10..40, payload = bytes 20..100.
-    BOOST_TEST_REQUIRE(composed.seal(nonce, std::span(a).subspan(10, 30), std::span(a).subspan(20), ta));
-    BOOST_TEST_REQUIRE(plain_aead.seal(nonce, std::span(b).subspan(10, 30), std::span(b).subspan(20), tb));
-    BOOST_TEST((a == b));
-    BOOST_TEST((ta == tb));
+// bytes after encryption, and libsodium wants the two apart, so such calls
+// take OpenSSL's AEAD, which reads the AAD first.  Both keys then give the
+// same bytes.
+BOOST_AUTO_TEST_CASE(overlapping_aad_takes_openssls_aead_with_the_same_bytes) {
+    for (aead_algorithm alg : {aead_algorithm::chacha20_poly1305, aead_algorithm::aes_256_gcm}) {
+        const bytes key_bytes = random_vector(32);
+        aead_key ours = make_key(alg, key_bytes);
+        aead_key plain_aead = make_key(alg, key_bytes);
+        weft::crypto::aead_key_test_access::use_openssl_aead_only(plain_aead);
+        const bytes packet = random_vector(100);
+        bytes a = packet, b = packet;
+        tag_t ta{}, tb{};
+        const nonce_t nonce = counter_nonce(7);
+        // AAD = bytes 10..40, payload = bytes 20..100.
+        BOOST_TEST_REQUIRE(ours.seal(nonce, std::span(a).subspan(10, 30), std::span(a).subspan(20), ta));
+        BOOST_TEST_REQUIRE(plain_aead.seal(nonce, std::span(b).subspan(10, 30), std::span(b).subspan(20), tb));
+        BOOST_TEST((a == b), weft::crypto::name(alg));
+        BOOST_TEST((ta == tb), weft::crypto::name(alg));
+    }
 }
 
 // Small AES-256-GCM payloads go through libsodium where it can (aead.hpp):
@@ -476,19 +503,10 @@ BOOST_AUTO_TEST_CASE(small_aes_256_gcm_payloads_take_libsodium_with_openssls_byt
             const nonce_t nonce = counter_nonce(1000 * size + aad_size);
             const bytes aad = random_vector(aad_size);
             const bytes plain = random_vector(size);
-            bytes a = plain, b = plain;
-            tag_t ta{}, tb{};
-            BOOST_TEST_REQUIRE(fast.seal(nonce, aad, a, ta));
-            BOOST_TEST_REQUIRE(reference.seal(nonce, aad, b, tb));
-            BOOST_TEST_REQUIRE((a == b && ta == tb), "size " << size << " aad " << aad_size);
-            bytes c = a;
-            BOOST_TEST_REQUIRE(fast.open(nonce, aad, c, tb));
-            BOOST_TEST_REQUIRE((c == plain), "size " << size);
-            BOOST_TEST_REQUIRE(reference.open(nonce, aad, b, ta));
-            BOOST_TEST_REQUIRE((b == plain), "size " << size);
+            const auto [a, ta] = same_bytes_both_ways(fast, reference, nonce, aad, plain);
             tag_t forged = ta;
             forged[size % aead_tag_size] ^= 0x01;
-            c = a;
+            bytes c = a;
             BOOST_TEST_REQUIRE(!fast.open(nonce, aad, c, forged), "size " << size);
             if (size != 0) {
                 c = a;
@@ -504,41 +522,16 @@ BOOST_AUTO_TEST_CASE(small_aes_256_gcm_payloads_take_libsodium_with_openssls_byt
             c = a;
             BOOST_TEST_REQUIRE(!fast.open(counter_nonce(1000 * size + aad_size + 1), aad, c, ta), "size " << size);
             {
-                // As a frame: header (AAD), payload, tag in one buffer.
-                bytes frame = aad;
-                frame.insert(frame.end(), plain.begin(), plain.end());
-                frame.resize(frame.size() + aead_tag_size);
-                std::span<std::uint8_t> f(frame);
-                auto head = f.first(aad_size);
-                auto payload = f.subspan(aad_size, size);
-                auto tag = f.subspan(aad_size + size).first<aead_tag_size>();
-                BOOST_TEST_REQUIRE(fast.seal(nonce, head, payload, tag));
-                BOOST_TEST_REQUIRE((bytes(payload.begin(), payload.end()) == a), "framed size " << size);
-                BOOST_TEST_REQUIRE(std::equal(tag.begin(), tag.end(), ta.begin()), "framed size " << size);
-                BOOST_TEST_REQUIRE(reference.open(nonce, head, payload, tag));
-                BOOST_TEST_REQUIRE((bytes(payload.begin(), payload.end()) == plain), "framed size " << size);
+                framed f(aad, plain);
+                BOOST_TEST_REQUIRE(fast.seal(nonce, f.head(), f.payload(), f.tag()));
+                BOOST_TEST_REQUIRE((f.payload_is(a) && f.tag_is(ta)), "framed size " << size);
+                BOOST_TEST_REQUIRE(reference.open(nonce, f.head(), f.payload(), f.tag()));
+                BOOST_TEST_REQUIRE(f.payload_is(plain), "framed size " << size);
             }
             ++checked;
         }
     }
     BOOST_TEST(checked > 500u);
-}
-
-// AAD overlapping the payload takes OpenSSL (libsodium wants the two apart):
-// the same bytes as the reference.
-BOOST_AUTO_TEST_CASE(aes_256_gcm_with_overlapping_aad_matches_the_reference) {
-    const bytes key_bytes = random_vector(32);
-    aead_key fast = make_key(aead_algorithm::aes_256_gcm, key_bytes);
-    aead_key reference = make_key(aead_algorithm::aes_256_gcm, key_bytes);
-    weft::crypto::aead_key_test_access::use_openssl_aead_only(reference);
-    const bytes packet = random_vector(100);
-    bytes a = packet, b = packet;
-    tag_t ta{}, tb{};
-    const nonce_t nonce = counter_nonce(9);
-    BOOST_TEST_REQUIRE(fast.seal(nonce, std::span(a).subspan(10, 30), std::span(a).subspan(20), ta));
-    BOOST_TEST_REQUIRE(reference.seal(nonce, std::span(b).subspan(10, 30), std::span(b).subspan(20), tb));
-    BOOST_TEST((a == b));
-    BOOST_TEST((ta == tb));
 }
 
 // Two threads seal and open at once, each with its own keys: the working
