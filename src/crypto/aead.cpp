@@ -39,6 +39,13 @@ bool libsodium_aes256gcm_usable() noexcept {
     return cpu_ok && EVP_default_properties_is_fips_enabled(nullptr) == 0;
 }
 
+// libsodium declares the ciphertext pointer non-null even when the payload
+// is empty (a keepalive's): give it a byte it will not touch.
+[[gnu::hot]] std::uint8_t* payload_pointer(std::span<std::uint8_t> inout) noexcept {
+    static std::uint8_t nothing;
+    return inout.empty() ? &nothing : inout.data();
+}
+
 // OpenSSL's algorithm names (what EVP_CIPHER_fetch understands).
 const char* openssl_cipher_name(aead_algorithm alg) noexcept {
     switch (alg) {
@@ -283,9 +290,9 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
     if (takes_libsodium(aad, inout)) {
         unsigned long long tag_len = 0;
-        return crypto_aead_aes256gcm_encrypt_detached_afternm(inout.data(), tag.data(), &tag_len, inout.data(),
-                                                              inout.size(), aad.data(), aad.size(), nullptr,
-                                                              nonce.data(), &small_->state) == 0 &&
+        std::uint8_t* p = payload_pointer(inout);
+        return crypto_aead_aes256gcm_encrypt_detached_afternm(p, tag.data(), &tag_len, p, inout.size(), aad.data(),
+                                                              aad.size(), nullptr, nonce.data(), &small_->state) == 0 &&
                tag_len == aead_tag_size;
     }
     if (takes_composition(aad, inout)) return seal_composed(nonce, aad, inout, tag);
@@ -305,12 +312,12 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
                     std::span<const std::uint8_t, aead_tag_size> tag) noexcept {
     WEFT_CHECK(open_ctx_.valid());
     if (!fits_int(aad.size()) || !fits_int(inout.size())) return false;
-    // libsodium compares the tags in constant time (and, on a mismatch,
-    // zeroes what it decrypted).
+    // libsodium compares the tags in constant time; on a mismatch the
+    // payload is unspecified, as for OpenSSL.
     if (takes_libsodium(aad, inout)) {
-        return crypto_aead_aes256gcm_decrypt_detached_afternm(inout.data(), nullptr, inout.data(), inout.size(),
-                                                              tag.data(), aad.data(), aad.size(), nonce.data(),
-                                                              &small_->state) == 0;
+        std::uint8_t* p = payload_pointer(inout);
+        return crypto_aead_aes256gcm_decrypt_detached_afternm(p, nullptr, p, inout.size(), tag.data(), aad.data(),
+                                                              aad.size(), nonce.data(), &small_->state) == 0;
     }
     if (takes_composition(aad, inout)) return open_composed(nonce, aad, inout, tag);
     // The expected tag is set for every packet: the context would otherwise

@@ -70,7 +70,8 @@ struct libsodium_aes256gcm_free {
 // functions rather than EVP (provider_cipher.hpp).  The key schedule is computed once, in
 // create(); each seal()/open() only sets the nonce, so the packet path does
 // no allocation and no key expansion.  The raw key bytes are not kept: they
-// live on only inside the two contexts, which OpenSSL wipes when freeing them.
+// live on only inside the two contexts, which OpenSSL wipes when freeing them
+// (and, expanded, in libsodium's state, which is wiped before it is freed).
 //
 // Move-only.  Not thread-safe: seal() and open() change the contexts, so one
 // object serves one thread at a time (a sender and a receiver thread may not
@@ -103,9 +104,9 @@ struct libsodium_aes256gcm_free {
 // seal against libsodium's 3.  Warm, libsodium is faster up to about 300
 // bytes and OpenSSL's stitched AES-GCM beyond (twice as fast at 1400), hence
 // the limit: pings, ACKs and DNS take libsodium, bulk data OpenSSL (HOWTO,
-// "Small packets through libsodium").  The
-// bytes are identical (AES-GCM is AES-GCM); the unit tests compare both
-// paths over every length up to past the limit.
+// "Small packets through libsodium").  The bytes are identical (AES-GCM is
+// AES-GCM); the unit tests compare both paths over every length up to past
+// the limit.
 class aead_key {
 public:
     // Fails when `key` is not key_size(alg) bytes long, when `alg` is not a
