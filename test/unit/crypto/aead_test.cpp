@@ -30,6 +30,11 @@ struct weft::crypto::aead_key_test_access {
         key.mac_ctx_.reset();
         key.small_.reset();
     }
+    // Which path a seal()/open() of these spans would take.
+    static bool takes_libsodium(const aead_key& key, std::span<const std::uint8_t> aad,
+                                std::span<const std::uint8_t> inout) noexcept {
+        return key.takes_libsodium(aad, inout);
+    }
 };
 
 namespace {
@@ -496,6 +501,15 @@ BOOST_AUTO_TEST_CASE(small_aes_256_gcm_payloads_take_libsodium_with_openssls_byt
         BOOST_TEST_MESSAGE("no AES-NI/PCLMUL: libsodium's AES-256-GCM is not used here");
         return;
     }
+    // The routing itself: up to the limit and apart from the AAD, libsodium.
+    using access = weft::crypto::aead_key_test_access;
+    const bytes packet = random_vector(aead_key::libsodium_max_payload + 40);
+    const std::span<const std::uint8_t> p(packet);
+    BOOST_TEST(access::takes_libsodium(fast, p.first(16), p.subspan(16, 0)));
+    BOOST_TEST(access::takes_libsodium(fast, p.first(16), p.subspan(16, aead_key::libsodium_max_payload)));
+    BOOST_TEST(!access::takes_libsodium(fast, p.first(16), p.subspan(16, aead_key::libsodium_max_payload + 1)));
+    BOOST_TEST(!access::takes_libsodium(fast, p.subspan(10, 30), p.subspan(20, 80)));  // overlapping
+    BOOST_TEST(!access::takes_libsodium(reference, p.first(16), p.subspan(16, 100)));
     std::size_t checked = 0;
     for (std::size_t size = 0; size <= aead_key::libsodium_max_payload + 70; ++size) {
         for (std::size_t aad_size : {0, 1, 15, 16, 17, 33}) {
