@@ -1,5 +1,7 @@
 #include "app/daemon.hpp"
 
+#include <sys/epoll.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,6 +17,7 @@
 #include "core/segmentation.hpp"
 #include "crypto/cpu_features.hpp"
 #include "io/file.hpp"
+#include "io/unique_fd.hpp"
 
 namespace weft::app {
 
@@ -102,10 +105,6 @@ void daemon::start() {
     auto udp = io::udp_socket::open(port, cfg_.listen);
     if (!udp) throw std::runtime_error(udp.error());
     udp_.emplace(std::move(udp).value());
-    // Asio only waits for readiness; reads and writes go through our own
-    // fds (dup()ed, so the two owners close different descriptors).
-    tun_wait_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(tun_->fd()));
-    udp_wait_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(udp_->fd()));
 
     io::negotiation_settings ns;
     ns.listen = {{cfg_.listen ? asio::ip::make_address(to_string(*cfg_.listen)) : asio::ip::address(asio::ip::address_v6::any()), port}};
@@ -238,13 +237,72 @@ int daemon::run() {
         });
     };
     spawn(signal_loop());
-    when_readable(*tun_wait_, &daemon::tun_ready);
-    when_readable(*udp_wait_, &daemon::udp_ready);
     spawn(tick_loop());
     spawn(distribution_loop());
-    io_.run();
+    run_loop();
     shutdown();
     return exit_code_;
+}
+
+namespace {
+
+// The epoll descriptor of Asio's reactor, which Boost keeps private.  An
+// explicit instantiation may name a private member ([temp.spec.general]),
+// so this reads it without touching the object's layout; a Boost that
+// renames the member makes this stop compiling rather than misbehave.
+using asio_reactor = asio::detail::epoll_reactor;
+int asio_reactor::*reactor_epoll_fd();
+template <int asio_reactor::*Member>
+struct expose_reactor_epoll_fd {
+    friend int asio_reactor::*reactor_epoll_fd() { return Member; }
+};
+template struct expose_reactor_epoll_fd<&asio_reactor::epoll_fd_>;
+
+}  // namespace
+
+// The event loop.  A packet that wakes an idle node goes from epoll_wait()
+// straight to tun_ready() or udp_ready(): no trip through Asio's scheduler,
+// reactor and operation objects, whose code, heap and stack are cold pages
+// after an idle period (HOWTO, performance section, "The event loop").
+// Everything else (TLS, timers, signals, the control socket) stays in
+// Asio: its reactor's epoll descriptor is one of the three this loop
+// waits on, and io_.poll() runs what is ready after every wake (after the
+// packets have gone out), which also runs anything the packet handlers
+// posted.  Level-triggered: a handler that stops after a batch is called
+// again at once.  For the same reason as the loop, every function a packet
+// passes through (here and in core, wire, crypto and io) is [[gnu::hot]],
+// which makes GCC place them together: a new one on that path should be too.
+void daemon::run_loop() {
+    const int asio_fd = asio::use_service<asio_reactor>(io_).*reactor_epoll_fd();
+    io::unique_fd ep(::epoll_create1(EPOLL_CLOEXEC));
+    if (ep.get() < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+    enum : std::uint32_t { tun_event, udp_event, asio_event };
+    for (auto [fd, what] : {std::pair{tun_->fd(), tun_event}, {udp_->fd(), udp_event}, {asio_fd, asio_event}}) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u32 = what;
+        if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+            throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
+    }
+    for (;;) {
+        io_.poll();
+        if (io_.stopped()) return;
+        std::array<epoll_event, 3> ready;
+        int n = ::epoll_wait(ep.get(), ready.data(), static_cast<int>(ready.size()), -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;  // a signal: Asio's pipe has it
+            throw std::runtime_error(std::string("epoll_wait: ") + std::strerror(errno));
+        }
+        try {
+            for (int i = 0; i < n && !stopping_; ++i) {
+                if (ready[static_cast<std::size_t>(i)].data.u32 == tun_event) tun_ready();
+                else if (ready[static_cast<std::size_t>(i)].data.u32 == udp_event) udp_ready();
+            }
+        } catch (const std::exception& ex) {
+            fail(ex);
+            return;
+        }
+    }
 }
 
 awaitable<void> daemon::signal_loop() {
@@ -290,26 +348,6 @@ void daemon::reload_hooks() {
     if (c->hooks == cfg_.hooks) return;
     cfg_.hooks = c->hooks;
     log_.notice("SIGHUP: hook commands reloaded from {}", cfg_.file.string());
-}
-
-// The two per-packet loops are plain handlers, not coroutines: an idle
-// packet wakes a cold process, and a handler crosses a fraction of the code
-// (and of the pages) that resuming a coroutine through Asio's awaitable
-// machinery does.  For the same reason every function a packet passes
-// through (here and in core, wire, crypto and io) is [[gnu::hot]], which
-// makes GCC place them together: a new one on that path should be too.
-// HOWTO, performance section, "Pages, not only lines".
-void daemon::when_readable(boost::asio::posix::stream_descriptor& d, void (daemon::*on_ready)()) {
-    d.async_wait(asio::posix::descriptor_base::wait_read, [this, &d, on_ready](const boost::system::error_code& ec) {
-        if (ec || stopping_) return;
-        try {
-            (this->*on_ready)();
-        } catch (const std::exception& ex) {
-            fail(ex);
-            return;
-        }
-        when_readable(d, on_ready);
-    });
 }
 
 void daemon::fail(const std::exception& ex) {

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <array>
@@ -62,8 +61,9 @@ public:
     std::function<void()> on_stopping;
 
 private:
-    // Calls (this->*on_ready)() each time `d` is readable, until stopping_.
-    void when_readable(boost::asio::posix::stream_descriptor& d, void (daemon::*on_ready)());
+    // Waits for the TUN device, the UDP socket and Asio; returns when the
+    // io_context stops.
+    void run_loop();
     void tun_ready();
     void udp_ready();
     // An exception out of a handler: logged, exit code 1, the loop stops.
@@ -130,7 +130,6 @@ private:
     std::optional<io::state_store> store_;
     std::optional<io::tun_device> tun_;
     std::optional<io::udp_socket> udp_;
-    std::unique_ptr<boost::asio::posix::stream_descriptor> tun_wait_, udp_wait_;
     std::unique_ptr<io::negotiation_service> neg_;
     std::unique_ptr<data_plane> dp_;
     std::unique_ptr<io::hook_runner> hooks_;
