@@ -363,43 +363,52 @@ void daemon::fail(const std::exception& ex) {
     // likely find nothing: an idle ping does not wait for that system call.
     int got = 0;
     for (int i = 0; i < 64; ++i) {
+        // Read straight into the next frame slot, sealed in place.  With
+        // offloads the vnet header lands in the slot's headroom, just
+        // before the packet, and what does not fit (a super-packet's rest)
+        // in tun_buf_.
+        std::span<std::uint8_t> slot = tx_slot();
         ssize_t n;
         if (tun_->offload()) {
-            n = tun_->read(tun_buf_);
+            std::span<std::uint8_t> head =
+                slot.subspan(data_plane::headroom - io::vnet_header_bytes, io::vnet_header_bytes + cfg_.mtu);
+            n = tun_->read_split(head, std::span(tun_buf_).subspan(head.size()));
         } else {
-            // Read straight into the next frame slot: sealed in place.
-            std::span<std::uint8_t> slot = tx_slot();
             n = tun_->read(slot.subspan(data_plane::headroom, cfg_.mtu));
         }
         if (n < 0) {
             if (n != -EAGAIN && n != -EINTR) log_.warning("tun read: {}", std::strerror(static_cast<int>(-n)));
             break;
         }
-        handle_tun_read(static_cast<std::size_t>(n));
+        handle_tun_read(slot, static_cast<std::size_t>(n));
         if (++got == 1 && tun_sparse_) flush_tx();
     }
     tun_sparse_ = got <= 1;
     flush_tx();
 }
 
-[[gnu::hot]] void daemon::handle_tun_read(std::size_t n) {
+[[gnu::hot]] void daemon::handle_tun_read(std::span<std::uint8_t> slot, std::size_t n) {
     if (!tun_->offload()) {
-        handle_outbound(tx_slot(), n);
+        handle_outbound(slot, n);
         return;
     }
     if (n < io::vnet_header_bytes) return;
-    const vnet_header h = read_vnet_header(std::span(tun_buf_).first<vnet_header_size>());
-    std::span<std::uint8_t> packet = std::span(tun_buf_).subspan(io::vnet_header_bytes, n - io::vnet_header_bytes);
+    const std::size_t head_size = io::vnet_header_bytes + cfg_.mtu;
+    std::span<std::uint8_t> head = slot.subspan(data_plane::headroom - io::vnet_header_bytes, head_size);
+    const vnet_header h = read_vnet_header(head.first<vnet_header_size>());
     if ((h.gso_type & static_cast<std::uint8_t>(~vnet::gso_ecn)) == vnet::gso_none) {
-        if (!complete_checksum(packet, h) || packet.size() > cfg_.mtu) {
-            log_.debug("tun: packet of {} bytes refused (checksum offsets or size)", packet.size());
+        std::span<std::uint8_t> packet = head.subspan(io::vnet_header_bytes, std::min(n, head_size) - io::vnet_header_bytes);
+        if (n > head_size || !complete_checksum(packet, h)) {
+            log_.debug("tun: packet of {} bytes refused (checksum offsets or size)", n - io::vnet_header_bytes);
             return;
         }
-        std::span<std::uint8_t> slot = tx_slot();
-        std::memcpy(slot.data() + data_plane::headroom, packet.data(), packet.size());
         handle_outbound(slot, packet.size());
         return;
     }
+    // A super-packet: its head joins the rest in tun_buf_, and the slot is
+    // free again for the first segment.
+    std::memcpy(tun_buf_.data(), head.data(), std::min(n, head_size));
+    std::span<std::uint8_t> packet = std::span(tun_buf_).subspan(io::vnet_header_bytes, n - io::vnet_header_bytes);
     auto plan = plan_segments(packet, h);
     if (!plan || plan->largest_segment() > cfg_.mtu) {
         log_.debug("tun: super-packet of {} bytes refused: {}", packet.size(),
@@ -407,10 +416,10 @@ void daemon::fail(const std::exception& ex) {
         return;
     }
     for (std::size_t i = 0; i < plan->count; ++i) {
-        std::span<std::uint8_t> slot = tx_slot();
-        std::size_t len = write_segment(packet, *plan, i, slot.subspan(data_plane::headroom, cfg_.mtu));
+        std::span<std::uint8_t> segment = tx_slot();
+        std::size_t len = write_segment(packet, *plan, i, segment.subspan(data_plane::headroom, cfg_.mtu));
         if (len == 0) return;
-        handle_outbound(slot, len);
+        handle_outbound(segment, len);
     }
 }
 

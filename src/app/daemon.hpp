@@ -71,7 +71,9 @@ private:
     boost::asio::awaitable<void> signal_loop();
     boost::asio::awaitable<void> tick_loop();
     void handle_outbound(std::span<std::uint8_t> slot, std::size_t len);
-    void handle_tun_read(std::size_t n);
+    // A packet (with offload(): vnet header and packet, or a super-packet's
+    // head) of n bytes read into `slot` by tun_ready.
+    void handle_tun_read(std::span<std::uint8_t> slot, std::size_t n);
     void handle_inbound(std::span<std::uint8_t> frame, const io::udp_endpoint& from);
     std::span<std::uint8_t> tx_slot();
     void queue_frame(std::span<std::uint8_t> frame, const peer_endpoint& to);

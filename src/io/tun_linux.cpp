@@ -118,6 +118,15 @@ result<tun_device, std::string> tun_device::open(const std::string& name, unsign
     }
 }
 
+[[gnu::hot]] ssize_t tun_device::read_split(std::span<std::uint8_t> head, std::span<std::uint8_t> rest) noexcept {
+    iovec iov[2] = {{head.data(), head.size()}, {rest.data(), rest.size()}};
+    for (;;) {
+        ssize_t n = ::readv(fd_.get(), iov, 2);
+        if (n >= 0) return n;
+        if (errno != EINTR) return -errno;
+    }
+}
+
 [[gnu::hot]] ssize_t tun_device::write(std::span<const std::uint8_t> packet) noexcept {
     if (offload_) {
         // flags DATA_VALID, gso_type NONE, the rest zero.

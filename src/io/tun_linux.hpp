@@ -85,6 +85,9 @@ class tun_device {
     // than the packet gets it truncated: size buffers for mtu() (with
     // offload(): 10 + 65535 bytes, and the vnet header comes first).
     ssize_t read(std::span<std::uint8_t> buf) noexcept;
+    // The same into two places: the packet's first head.size() bytes, the
+    // rest (of a super-packet) into `rest`.
+    ssize_t read_split(std::span<std::uint8_t> head, std::span<std::uint8_t> rest) noexcept;
     // One IP packet; with offload() a vnet header saying "no GSO, checksum
     // already verified" (the frame's tag authenticated it) goes in front.
     // Returns the packet's byte count (without the header).
