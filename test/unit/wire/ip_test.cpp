@@ -231,6 +231,32 @@ BOOST_AUTO_TEST_CASE(special_address_predicates) {
     BOOST_TEST(!weft::parse_ipv6("::ffff:224.0.0.1")->is_multicast());
 }
 
+// operator== is written by hand (no memcmp on the receive path): it must
+// agree with the ordering for every byte and the family.
+BOOST_AUTO_TEST_CASE(equality_looks_at_every_byte_and_the_family) {
+    std::mt19937 rng(7);
+    for (int round = 0; round < 200; ++round) {
+        ip_address a;
+        a.family = round % 2 ? ip_family::v6 : ip_family::v4;
+        for (auto& b : a.bytes) b = static_cast<std::uint8_t>(rng());
+        ip_address same = a;
+        BOOST_TEST((a == same));
+        BOOST_TEST(!(a != same));
+        BOOST_TEST(((a <=> same) == 0));
+        for (std::size_t i = 0; i < a.bytes.size(); ++i) {
+            ip_address other = a;
+            other.bytes[i] ^= static_cast<std::uint8_t>(1u << (round % 8));
+            BOOST_TEST(!(a == other), "byte " << i);
+            BOOST_TEST(((a <=> other) != 0));
+        }
+        ip_address family = a;
+        family.family = a.family == ip_family::v4 ? ip_family::v6 : ip_family::v4;
+        BOOST_TEST(!(a == family));
+    }
+    BOOST_TEST((*weft::parse_ipv4("198.18.0.1") == ip_address::v4(198, 18, 0, 1)));
+    BOOST_TEST(!(*weft::parse_ipv4("198.18.0.1") == ip_address::v4(198, 18, 0, 2)));
+}
+
 BOOST_AUTO_TEST_CASE(parse_prefix_table) {
     struct good_case {
         std::string_view text;
