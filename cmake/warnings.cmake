@@ -24,6 +24,11 @@ endfunction()
 function(weft_module name)
   file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   add_library(${name} STATIC ${srcs})
+  # Calls into shared libraries (libc, libsodium, libcrypto) through the GOT,
+  # not PLT stubs: the stubs spread over pages of their own, and each code
+  # page is a cold-page walk for a packet that wakes an idle node (HOWTO,
+  # performance section, "The event loop").
+  target_compile_options(${name} PRIVATE -fno-plt)
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(${name} PUBLIC ${ARGN})
   weft_target_warnings(${name})
