@@ -66,6 +66,9 @@ private:
     void run_loop();
     void tun_ready();
     void udp_ready();
+    // Delivers what is pending for the TUN device and, if anything was
+    // written, reads the device (udp_ready).
+    void answer_now();
     // An exception out of a handler: logged, exit code 1, the loop stops.
     void fail(const std::exception& ex);
     boost::asio::awaitable<void> signal_loop();
@@ -162,8 +165,9 @@ private:
     // Inbound TCP segments of one flow joined into one TUN write (offload only).
     std::unique_ptr<tcp_coalescer> rx_join_;
     // Idle-latency shortcuts (tun_ready, udp_ready): the last TUN wake found
-    // at most one packet; this UDP wake wrote to the TUN device.
-    bool tun_sparse_ = true, rx_wrote_tun_ = false;
+    // at most one packet; the last UDP wake (with GRO) made at most one
+    // read that returned data; this UDP wake wrote to the TUN device.
+    bool tun_sparse_ = true, udp_sparse_ = true, rx_wrote_tun_ = false;
     bool stopping_ = false;
     int exit_code_ = 0;
 };
