@@ -370,8 +370,7 @@ void daemon::fail(const std::exception& ex) {
         std::span<std::uint8_t> slot = tx_slot();
         ssize_t n;
         if (tun_->offload()) {
-            std::span<std::uint8_t> head =
-                slot.subspan(data_plane::headroom - io::vnet_header_bytes, io::vnet_header_bytes + cfg_.mtu);
+            std::span<std::uint8_t> head = tun_head(slot);
             n = tun_->read_split(head, std::span(tun_buf_).subspan(head.size()));
         } else {
             n = tun_->read(slot.subspan(data_plane::headroom, cfg_.mtu));
@@ -387,27 +386,32 @@ void daemon::fail(const std::exception& ex) {
     flush_tx();
 }
 
+// Where an offload read puts its first bytes: the vnet header in the
+// slot's headroom, right before the packet, which has room for the MTU.
+[[gnu::hot]] std::span<std::uint8_t> daemon::tun_head(std::span<std::uint8_t> slot) const {
+    return slot.subspan(data_plane::headroom - io::vnet_header_bytes, io::vnet_header_bytes + cfg_.mtu);
+}
+
 [[gnu::hot]] void daemon::handle_tun_read(std::span<std::uint8_t> slot, std::size_t n) {
     if (!tun_->offload()) {
         handle_outbound(slot, n);
         return;
     }
     if (n < io::vnet_header_bytes) return;
-    const std::size_t head_size = io::vnet_header_bytes + cfg_.mtu;
-    std::span<std::uint8_t> head = slot.subspan(data_plane::headroom - io::vnet_header_bytes, head_size);
+    std::span<std::uint8_t> head = tun_head(slot);
     const vnet_header h = read_vnet_header(head.first<vnet_header_size>());
     if ((h.gso_type & static_cast<std::uint8_t>(~vnet::gso_ecn)) == vnet::gso_none) {
-        std::span<std::uint8_t> packet = head.subspan(io::vnet_header_bytes, std::min(n, head_size) - io::vnet_header_bytes);
-        if (n > head_size || !complete_checksum(packet, h)) {
+        // Larger than the MTU: part of it went to tun_buf_; refused.
+        if (n > head.size() || !complete_checksum(head.subspan(io::vnet_header_bytes, n - io::vnet_header_bytes), h)) {
             log_.debug("tun: packet of {} bytes refused (checksum offsets or size)", n - io::vnet_header_bytes);
             return;
         }
-        handle_outbound(slot, packet.size());
+        handle_outbound(slot, n - io::vnet_header_bytes);
         return;
     }
     // A super-packet: its head joins the rest in tun_buf_, and the slot is
     // free again for the first segment.
-    std::memcpy(tun_buf_.data(), head.data(), std::min(n, head_size));
+    std::memcpy(tun_buf_.data(), head.data(), std::min(n, head.size()));
     std::span<std::uint8_t> packet = std::span(tun_buf_).subspan(io::vnet_header_bytes, n - io::vnet_header_bytes);
     auto plan = plan_segments(packet, h);
     if (!plan || plan->largest_segment() > cfg_.mtu) {

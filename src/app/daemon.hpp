@@ -77,6 +77,7 @@ private:
     // A packet (with offload(): vnet header and packet, or a super-packet's
     // head) of n bytes read into `slot` by tun_ready.
     void handle_tun_read(std::span<std::uint8_t> slot, std::size_t n);
+    std::span<std::uint8_t> tun_head(std::span<std::uint8_t> slot) const;
     void handle_inbound(std::span<std::uint8_t> frame, const io::udp_endpoint& from);
     std::span<std::uint8_t> tx_slot();
     void queue_frame(std::span<std::uint8_t> frame, const peer_endpoint& to);

@@ -77,9 +77,6 @@ class tun_device {
     // failed and its errno text (for the log).  Empty otherwise.
     const std::string& offload_refused() const noexcept { return offload_refused_; }
 
-    // Gives up ownership (for an Asio descriptor that will close it).
-    int release() noexcept { return fd_.release(); }
-
     // One packet per call.  Return the byte count, or -errno (-EAGAIN when
     // nothing is ready / the queue is full).  read() with a buffer smaller
     // than the packet gets it truncated: size buffers for mtu() (with

@@ -116,9 +116,6 @@ class udp_socket {
     bool is_v6() const noexcept { return v6_; }
     std::uint16_t local_port() const noexcept { return port_; }
 
-    // Gives up ownership (for an Asio socket that will close it).
-    int release() noexcept { return fd_.release(); }
-
     // One datagram: its size, or -errno.  A datagram larger than `buf` is
     // consumed and reported as -EMSGSIZE.
     ssize_t recv(std::span<std::uint8_t> buf, udp_endpoint& from) noexcept;
