@@ -20,23 +20,35 @@
 
 namespace weft::crypto {
 
-struct libsodium_aes256gcm {
-    crypto_aead_aes256gcm_state state;  // 16-byte aligned by its type
+// One of the two, as the key's algorithm says.  libsodium's ChaCha20 has no
+// key schedule: its calls take the key itself.
+struct libsodium_key {
+    union {
+        crypto_aead_aes256gcm_state aes;  // expanded key and GHASH powers; 16-byte aligned by its type
+        std::uint8_t chacha[crypto_aead_chacha20poly1305_ietf_KEYBYTES];
+    };
 };
 
-void libsodium_aes256gcm_free::operator()(libsodium_aes256gcm* s) const noexcept {
+void libsodium_key_free::operator()(libsodium_key* s) const noexcept {
     sodium_memzero(s, sizeof *s);
     delete s;
 }
 
 namespace {
 
-// Whether libsodium may take small AES-256-GCM payloads (aead.hpp): it
-// initialises, this CPU has AES-NI and PCLMUL, and OpenSSL's default
-// properties do not ask for FIPS (libsodium is not a FIPS module).
-bool libsodium_aes256gcm_usable() noexcept {
-    static const bool cpu_ok = sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() == 1;
-    return cpu_ok && EVP_default_properties_is_fips_enabled(nullptr) == 0;
+// Whether libsodium may take small payloads of `alg` (aead.hpp): it
+// initialises, OpenSSL's default properties do not ask for FIPS (libsodium
+// is not a FIPS module), and for AES-256-GCM this CPU has AES-NI and PCLMUL.
+bool libsodium_usable(aead_algorithm alg) noexcept {
+    static const bool initialised = sodium_init() >= 0;
+    static const bool aes_ok = initialised && crypto_aead_aes256gcm_is_available() == 1;
+    if (!initialised || EVP_default_properties_is_fips_enabled(nullptr) != 0) return false;
+    switch (alg) {
+        case aead_algorithm::aes_256_gcm: return aes_ok;
+        case aead_algorithm::chacha20_poly1305: return true;
+        case aead_algorithm::aes_128_gcm: return false;  // libsodium lacks it
+    }
+    return false;
 }
 
 // libsodium declares the ciphertext pointer non-null even when the payload
@@ -226,9 +238,14 @@ result<aead_key, crypto_error> aead_key::create(aead_algorithm alg,
         ERR_pop_to_mark();
     }
     libsodium_state small;
-    if (alg == aead_algorithm::aes_256_gcm && libsodium_aes256gcm_usable()) {
-        small.reset(new libsodium_aes256gcm);
-        crypto_aead_aes256gcm_beforenm(&small->state, key.data());
+    if (libsodium_usable(alg)) {
+        small.reset(new libsodium_key);
+        if (alg == aead_algorithm::aes_256_gcm) {
+            crypto_aead_aes256gcm_beforenm(&small->aes, key.data());
+        } else {
+            static_assert(sizeof small->chacha == key_size(aead_algorithm::chacha20_poly1305));
+            std::memcpy(small->chacha, key.data(), sizeof small->chacha);
+        }
     }
     return aead_key(alg, std::move(seal_ctx).value(), std::move(open_ctx).value(), std::move(stream_ctx),
                     std::move(mac_ctx), std::move(small));
@@ -291,9 +308,14 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
     if (takes_libsodium(aad, inout)) {
         unsigned long long tag_len = 0;
         std::uint8_t* p = payload_pointer(inout);
-        return crypto_aead_aes256gcm_encrypt_detached_afternm(p, tag.data(), &tag_len, p, inout.size(), aad.data(),
-                                                              aad.size(), nullptr, nonce.data(), &small_->state) == 0 &&
-               tag_len == aead_tag_size;
+        const int rc = algorithm_ == aead_algorithm::aes_256_gcm
+                           ? crypto_aead_aes256gcm_encrypt_detached_afternm(p, tag.data(), &tag_len, p, inout.size(),
+                                                                            aad.data(), aad.size(), nullptr,
+                                                                            nonce.data(), &small_->aes)
+                           : crypto_aead_chacha20poly1305_ietf_encrypt_detached(p, tag.data(), &tag_len, p,
+                                                                                inout.size(), aad.data(), aad.size(),
+                                                                                nullptr, nonce.data(), small_->chacha);
+        return rc == 0 && tag_len == aead_tag_size;
     }
     if (takes_composition(aad, inout)) return seal_composed(nonce, aad, inout, tag);
     // Cipher and key stay as create() set them: only the nonce changes, so
@@ -316,8 +338,12 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
     // payload is unspecified, as for OpenSSL.
     if (takes_libsodium(aad, inout)) {
         std::uint8_t* p = payload_pointer(inout);
-        return crypto_aead_aes256gcm_decrypt_detached_afternm(p, nullptr, p, inout.size(), tag.data(), aad.data(),
-                                                              aad.size(), nonce.data(), &small_->state) == 0;
+        return (algorithm_ == aead_algorithm::aes_256_gcm
+                    ? crypto_aead_aes256gcm_decrypt_detached_afternm(p, nullptr, p, inout.size(), tag.data(),
+                                                                     aad.data(), aad.size(), nonce.data(), &small_->aes)
+                    : crypto_aead_chacha20poly1305_ietf_decrypt_detached(p, nullptr, p, inout.size(), tag.data(),
+                                                                         aad.data(), aad.size(), nonce.data(),
+                                                                         small_->chacha)) == 0;
     }
     if (takes_composition(aad, inout)) return open_composed(nonce, aad, inout, tag);
     // The expected tag is set for every packet: the context would otherwise

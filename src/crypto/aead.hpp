@@ -58,11 +58,12 @@ std::optional<aead_algorithm> aead_algorithm_from_id(std::uint8_t id) noexcept;
 
 struct aead_key_test_access;  // defined by the unit tests only
 
-// libsodium's AES-256-GCM state (expanded key and GHASH powers), and what
-// frees it: wipes it first.  Defined in aead.cpp, so sodium.h stays there.
-struct libsodium_aes256gcm;
-struct libsodium_aes256gcm_free {
-    void operator()(libsodium_aes256gcm* state) const noexcept;
+// libsodium's form of a key (AES-256-GCM: expanded key and GHASH powers;
+// ChaCha20-Poly1305: the key), and what frees it: wipes it first.  Defined
+// in aead.cpp, so sodium.h stays there.
+struct libsodium_key;
+struct libsodium_key_free {
+    void operator()(libsodium_key* state) const noexcept;
 };
 
 // One AEAD key of one direction, with an OpenSSL context keyed for sealing
@@ -70,8 +71,9 @@ struct libsodium_aes256gcm_free {
 // functions rather than EVP (provider_cipher.hpp).  The key schedule is computed once, in
 // create(); each seal()/open() only sets the nonce, so the packet path does
 // no allocation and no key expansion.  The raw key bytes are not kept: they
-// live on only inside the two contexts, which OpenSSL wipes when freeing them
-// (and, expanded, in libsodium's state, which is wiped before it is freed).
+// live on only inside the two contexts, which OpenSSL wipes when freeing them,
+// and in libsodium's form of the key (expanded for AES-256-GCM, as it is
+// for ChaCha20-Poly1305), which is wiped before it is freed.
 //
 // Move-only.  Not thread-safe: seal() and open() change the contexts, so one
 // object serves one thread at a time (a sender and a receiver thread may not
@@ -81,11 +83,12 @@ struct libsodium_aes256gcm_free {
 // Nonces are the caller's business: a nonce must never repeat under one key
 // (the frame layer derives it from a never-repeating counter).
 //
-// ChaCha20-Poly1305 payloads of up to composed_max_payload bytes are sealed
-// and opened by composing OpenSSL's ChaCha20 and Poly1305 as RFC 8439 section
-// 2.8 defines the AEAD, not through OpenSSL's AEAD: one ChaCha20 call from
-// block 0 over a per-thread copy padded to whole blocks gives both the
-// Poly1305 key and the payload's keystream.  OpenSSL 3.0's AEAD makes two
+// ChaCha20-Poly1305 payloads of up to composed_max_payload bytes that
+// libsodium does not take (below) are sealed and opened by composing
+// OpenSSL's ChaCha20 and Poly1305 as RFC 8439 section 2.8 defines the AEAD,
+// not through OpenSSL's AEAD: one ChaCha20 call from block 0 over a
+// per-thread copy padded to whole blocks gives both the Poly1305 key and the
+// payload's keystream.  OpenSSL 3.0's AEAD makes two
 // further short ChaCha20 calls per packet (the key block, the last partial
 // block), each costing as much as several blocks; the composition seals a
 // 1400-byte packet in about 0.77 of the time (HOWTO §13).  The bytes are
@@ -96,17 +99,22 @@ struct libsodium_aes256gcm_free {
 // as unspecified (larger payloads and other ciphers leave it partly
 // decrypted).
 //
-// AES-256-GCM payloads of up to libsodium_max_payload bytes go through
-// libsodium's AES-NI implementation instead, when the CPU has AES-NI and
-// PCLMUL and OpenSSL is not in FIPS mode: one call with a small footprint.
-// An idle tunnel's packet meets cold caches and TLBs, and there OpenSSL's
-// path (five provider calls across many pages) took 18-19 us per 100-byte
-// seal against libsodium's 3.  Warm, libsodium is faster up to about 300
-// bytes and OpenSSL's stitched AES-GCM beyond (twice as fast at 1400), hence
-// the limit: pings, ACKs and DNS take libsodium, bulk data OpenSSL (HOWTO,
-// "Small packets through libsodium").  The bytes are identical (AES-GCM is
-// AES-GCM); the unit tests compare both paths over every length up to past
-// the limit.
+// AES-256-GCM and ChaCha20-Poly1305 payloads of up to libsodium_max_payload
+// bytes go through libsodium instead (AES-256-GCM only when the CPU has
+// AES-NI and PCLMUL; neither when OpenSSL is in FIPS mode): one call with a
+// small footprint.  An idle tunnel's packet meets cold caches and TLBs, and
+// there the cost is the pages a seal touches, not its arithmetic: after a
+// 200 ms sleep, a 100-byte seal took 18-19 us through OpenSSL's AES-GCM
+// (five provider calls across many pages) against libsodium's 3, and
+// 18.5 us through the ChaCha20-Poly1305 composition against libsodium's
+// 10.  Warm, libsodium's AES-256-GCM is faster up to about 300 bytes and
+// OpenSSL's stitched AES-GCM beyond (twice as fast at 1400); libsodium's
+// ChaCha20-Poly1305 is slower warm at every size (0.46 against 0.30-0.40 us
+// per 100-byte seal; 64-byte seal+open 0.77 against 0.56 us), which a flood
+// of small packets pays for idle round trips some 40 us shorter.  Hence the limit: pings, ACKs and DNS take
+// libsodium, bulk data OpenSSL (HOWTO, "Small packets through libsodium").
+// The bytes are identical; the unit tests compare both paths over every
+// length up to past the limit.
 class aead_key {
 public:
     // Fails when `key` is not key_size(alg) bytes long, when `alg` is not a
@@ -151,21 +159,21 @@ public:
     // "ChaCha20" or "POLY1305").
     bool composed() const noexcept { return stream_ctx_.valid() && mac_ctx_ != nullptr; }
 
-    // The longest AES-256-GCM payload libsodium seals and opens (larger ones
-    // go through OpenSSL).
+    // The longest payload libsodium seals and opens (larger ones go through
+    // OpenSSL).
     static constexpr std::size_t libsodium_max_payload = 256;
 
-    // Whether AES-256-GCM payloads up to libsodium_max_payload go through
-    // libsodium (false for other ciphers, without AES-NI or PCLMUL, or with
-    // OpenSSL in FIPS mode).
+    // Whether payloads up to libsodium_max_payload go through libsodium
+    // (false for AES-128-GCM, for AES-256-GCM without AES-NI or PCLMUL, and
+    // with OpenSSL in FIPS mode).
     bool via_libsodium() const noexcept { return small_ != nullptr; }
 
 private:
-    // The unit tests define this to switch a key to OpenSSL's AEAD only, so
-    // they can compare the two paths; nothing else may.
+    // The unit tests define this to switch a key to OpenSSL's AEAD only, or
+    // off libsodium, so they can compare the paths; nothing else may.
     friend struct aead_key_test_access;
 
-    using libsodium_state = std::unique_ptr<libsodium_aes256gcm, libsodium_aes256gcm_free>;
+    using libsodium_state = std::unique_ptr<libsodium_key, libsodium_key_free>;
 
     aead_key(aead_algorithm alg, provider_cipher seal_ctx, provider_cipher open_ctx,
              provider_cipher stream_ctx, evp_mac_ctx_ptr mac_ctx, libsodium_state small) noexcept
@@ -189,8 +197,8 @@ private:
     // Poly1305 context (keyed per packet).  Empty otherwise.
     provider_cipher stream_ctx_;
     evp_mac_ctx_ptr mac_ctx_;
-    // AES-256-GCM with libsodium usable only: the same key, expanded by
-    // libsodium.  Empty otherwise.
+    // AES-256-GCM or ChaCha20-Poly1305 with libsodium usable only: the same
+    // key in libsodium's form.  Empty otherwise.
     libsodium_state small_;
 };
 
