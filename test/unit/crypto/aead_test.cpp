@@ -367,12 +367,14 @@ BOOST_AUTO_TEST_CASE(same_bytes_as_openssls_evp_interface) {
 // each packet's tag before finishing makes an open fail.  So: the very
 // first open under a new key refuses a forged tag, a forged packet does not
 // spoil the genuine one after it, and no failure leaves anything on
-// OpenSSL's error queue.  Sizes reach OpenSSL's AEAD for ChaCha20-Poly1305
-// too (over 2048 B, or a key without the composition).
+// OpenSSL's error queue.  For ChaCha20-Poly1305 the sizes reach libsodium
+// (0 and 1 B), the composition (300 B) and OpenSSL's AEAD (over 2048 B),
+// and a key without the composition and libsodium OpenSSL's AEAD at every
+// size.
 BOOST_AUTO_TEST_CASE(the_first_open_of_a_fresh_key_checks_the_tag) {
     for (aead_algorithm alg : weft::crypto::all_aead_algorithms) {
         for (bool composition : {true, false}) {
-            for (std::size_t size : {0, 1, 2049, 4096}) {
+            for (std::size_t size : {0, 1, 300, 2049, 4096}) {
                 BOOST_TEST_CONTEXT(weft::crypto::name(alg) << " size " << size << " composition " << composition) {
                     const bytes key_bytes = random_vector(weft::crypto::key_size(alg));
                     aead_key sealer = make_key(alg, key_bytes);
