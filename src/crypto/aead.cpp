@@ -308,13 +308,15 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
     if (takes_libsodium(aad, inout)) {
         unsigned long long tag_len = 0;
         std::uint8_t* p = payload_pointer(inout);
-        const int rc = algorithm_ == aead_algorithm::aes_256_gcm
-                           ? crypto_aead_aes256gcm_encrypt_detached_afternm(p, tag.data(), &tag_len, p, inout.size(),
-                                                                            aad.data(), aad.size(), nullptr,
-                                                                            nonce.data(), &small_->aes)
-                           : crypto_aead_chacha20poly1305_ietf_encrypt_detached(p, tag.data(), &tag_len, p,
-                                                                                inout.size(), aad.data(), aad.size(),
-                                                                                nullptr, nonce.data(), small_->chacha);
+        int rc = 0;
+        if (algorithm_ == aead_algorithm::aes_256_gcm) {
+            rc = crypto_aead_aes256gcm_encrypt_detached_afternm(p, tag.data(), &tag_len, p, inout.size(), aad.data(),
+                                                                aad.size(), nullptr, nonce.data(), &small_->aes);
+        } else {
+            rc = crypto_aead_chacha20poly1305_ietf_encrypt_detached(p, tag.data(), &tag_len, p, inout.size(),
+                                                                    aad.data(), aad.size(), nullptr, nonce.data(),
+                                                                    small_->chacha);
+        }
         return rc == 0 && tag_len == aead_tag_size;
     }
     if (takes_composition(aad, inout)) return seal_composed(nonce, aad, inout, tag);
@@ -338,12 +340,12 @@ bool aead_key::open_composed(std::span<const std::uint8_t, aead_nonce_size> nonc
     // payload is unspecified, as for OpenSSL.
     if (takes_libsodium(aad, inout)) {
         std::uint8_t* p = payload_pointer(inout);
-        return (algorithm_ == aead_algorithm::aes_256_gcm
-                    ? crypto_aead_aes256gcm_decrypt_detached_afternm(p, nullptr, p, inout.size(), tag.data(),
-                                                                     aad.data(), aad.size(), nonce.data(), &small_->aes)
-                    : crypto_aead_chacha20poly1305_ietf_decrypt_detached(p, nullptr, p, inout.size(), tag.data(),
-                                                                         aad.data(), aad.size(), nonce.data(),
-                                                                         small_->chacha)) == 0;
+        if (algorithm_ == aead_algorithm::aes_256_gcm) {
+            return crypto_aead_aes256gcm_decrypt_detached_afternm(p, nullptr, p, inout.size(), tag.data(), aad.data(),
+                                                                  aad.size(), nonce.data(), &small_->aes) == 0;
+        }
+        return crypto_aead_chacha20poly1305_ietf_decrypt_detached(p, nullptr, p, inout.size(), tag.data(), aad.data(),
+                                                                  aad.size(), nonce.data(), small_->chacha) == 0;
     }
     if (takes_composition(aad, inout)) return open_composed(nonce, aad, inout, tag);
     // The expected tag is set for every packet: the context would otherwise
